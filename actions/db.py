@@ -1,0 +1,94 @@
+"""Database plumbing shared by the action server and the web app.
+
+One engine and one ``sessionmaker`` per process, made on first use (never at import). Callers open one short
+``with session_scope() as session:`` per action run or request; the repositories take that session as an argument.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+Base = declarative_base()
+
+_lock = threading.Lock()
+_engine: Optional[Engine] = None
+_session_factory: Optional[sessionmaker] = None
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def configure(url: Optional[str] = None) -> sessionmaker:
+    """(Re)configure the process-wide engine; tests call this with a temporary database URL."""
+    global _engine, _session_factory
+    from actions.settings import get_settings
+
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = _make_engine(url or get_settings().database_url)
+        _session_factory = sessionmaker(bind=_engine, future=True, expire_on_commit=False)
+        return _session_factory
+
+
+def get_engine() -> Engine:
+    if _engine is None:
+        configure()
+    assert _engine is not None
+    return _engine
+
+
+def session_factory() -> sessionmaker:
+    if _session_factory is None:
+        configure()
+    assert _session_factory is not None
+    return _session_factory
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction: commits on success, rolls back on error."""
+    with session_factory().begin() as session:
+        yield session
+
+
+def import_all_models() -> None:
+    """Import every module that declares tables so ``Base.metadata`` knows them all."""
+    import importlib
+    import pkgutil
+
+    import actions
+
+    for module in pkgutil.walk_packages(actions.__path__, prefix="actions."):
+        if module.name.endswith(".models"):
+            importlib.import_module(module.name)
+
+
+def create_schema(engine: Optional[Engine] = None) -> None:
+    """Create missing tables (called by ``make db`` / the loader, never at import)."""
+    import_all_models()
+    Base.metadata.create_all(engine or get_engine())

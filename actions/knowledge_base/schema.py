@@ -1,0 +1,149 @@
+"""Schema of the curated knowledge files in ``knowledge/answers/``.
+
+Every entry carries its answer in the project's own words, its source, the date of the rule and the date it was
+last reviewed. ``make test`` (tests/unit/test_knowledge_schema.py) fails on an invalid or unsourced entry.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+from pydantic import BaseModel, Extra, Field, root_validator, validator
+
+ENTITY_TYPES = (
+    "有限责任公司",
+    "一人有限责任公司",
+    "股份有限公司",
+    "个人独资企业",
+    "合伙企业",
+    "个体工商户",
+    "分公司",
+)
+ALL = "all"
+FOLLOWUP_KINDS = ("duration", "materials", "fee", "where", "process")
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_ID = re.compile(r"^[a-z][a-z0-9_.]*$")
+
+
+class Button(BaseModel, extra=Extra.forbid):
+    title: str = Field(..., min_length=1, max_length=30)
+    payload: str = Field(..., regex=r"^/[a-z_]+(\{.*\})?$")
+
+
+class Sourced(BaseModel):
+    source: str = Field(..., min_length=4, description="document and article, or a URL")
+    source_url: Optional[str] = None
+    rule_date: str = Field(..., description="date of the rule: YYYY, YYYY-MM or YYYY-MM-DD")
+    reviewed: str = Field(..., description="date this entry was last reviewed: YYYY-MM-DD")
+
+    @validator("rule_date", "reviewed", pre=True)
+    def _date_text(cls, value):  # noqa: N805
+        text = str(value).strip()
+        if not _DATE.match(text):
+            raise ValueError(f"not a date (YYYY, YYYY-MM or YYYY-MM-DD): {value!r}")
+        return text
+
+    @validator("reviewed")
+    def _full_review_date(cls, value):  # noqa: N805
+        if len(value) != 10:
+            raise ValueError("reviewed must be a full date YYYY-MM-DD")
+        return value
+
+    @validator("source_url")
+    def _url(cls, value):  # noqa: N805
+        if value is not None and not re.match(r"^(https?://|seed: )", value):
+            raise ValueError(f"source_url must be an http(s) URL or 'seed: <file>': {value!r}")
+        return value
+
+
+class Entry(Sourced, extra=Extra.forbid):
+    id: str
+    intent: Optional[str] = Field(None, description="NLU intent answered by this entry; none for FAQ-only entries")
+    entity_types: List[str] = Field(default_factory=lambda: [ALL])
+    question: str = Field(..., min_length=2)
+    paraphrases: List[str] = Field(default_factory=list)
+    answer: str = Field(..., min_length=10, max_length=1800)
+    to_confirm: Optional[str] = Field(
+        None, description="points not confirmed by an official source (〔待确认〕): shown as 'confirm at the window'"
+    )
+    buttons: List[Button] = Field(default_factory=list)
+
+    @validator("id")
+    def _id(cls, value):  # noqa: N805
+        if not _ID.match(value):
+            raise ValueError(f"id must be lower-case ascii with _ or .: {value!r}")
+        return value
+
+    @validator("entity_types", each_item=True)
+    def _entity_type(cls, value):  # noqa: N805
+        if value != ALL and value not in ENTITY_TYPES:
+            raise ValueError(f"unknown entity type {value!r}; use one of {ENTITY_TYPES} or 'all'")
+        return value
+
+    @validator("answer")
+    def _no_uncertain_marker(cls, value):  # noqa: N805
+        if "待确认" in value:
+            raise ValueError("put unconfirmed points in to_confirm, not in the answer text")
+        return value.strip()
+
+
+class TopicFile(BaseModel, extra=Extra.forbid):
+    topic: str
+    title: str
+    followups: Dict[str, str] = Field(
+        default_factory=dict, description="short follow-up questions (要多久/要什么材料…) → intent answered"
+    )
+    entries: List[Entry]
+
+    @validator("followups")
+    def _followup_kinds(cls, value):  # noqa: N805
+        unknown = set(value) - set(FOLLOWUP_KINDS)
+        if unknown:
+            raise ValueError(f"unknown follow-up kinds {sorted(unknown)}; use {FOLLOWUP_KINDS}")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _followups_point_to_entries(cls, values):  # noqa: N805
+        intents = {e.intent for e in values["entries"] if e.intent}
+        for kind, intent in values["followups"].items():
+            if intent not in intents:
+                raise ValueError(f"followup {kind!r} points to intent {intent!r} that has no entry in this topic")
+        return values
+
+
+class KnowledgeError(ValueError):
+    """The knowledge files are invalid; the message says which file and entry."""
+
+
+def load_topic_files(directory: Path) -> List[TopicFile]:
+    """Read and validate every ``*.yml`` in ``directory``; raise KnowledgeError listing every problem found."""
+    topics: List[TopicFile] = []
+    problems: List[str] = []
+    for path in sorted(directory.glob("*.yml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            topics.append(TopicFile.parse_obj(raw))
+        except Exception as exc:  # noqa: BLE001 - every problem is reported together
+            problems.append(f"{path.name}: {exc}")
+    seen: Dict[str, str] = {}
+    variants: Dict[tuple, str] = {}
+    for topic in topics:
+        for entry in topic.entries:
+            if entry.id in seen:
+                problems.append(f"{topic.topic}: duplicate entry id {entry.id!r} (also in {seen[entry.id]})")
+            seen[entry.id] = topic.topic
+            if entry.intent:
+                for entity_type in entry.entity_types:
+                    key = (entry.intent, entity_type)
+                    if key in variants:
+                        problems.append(
+                            f"{topic.topic}: intent {entry.intent!r} for {entity_type!r} answered by both "
+                            f"{variants[key]!r} and {entry.id!r}"
+                        )
+                    variants[key] = entry.id
+    if problems:
+        raise KnowledgeError("Invalid knowledge files:\n- " + "\n- ".join(problems))
+    return topics

@@ -1,0 +1,38 @@
+"""Names of intents, entities and slots used from Python (one place instead of string literals everywhere)."""
+
+# slots
+SLOT_ENTITY_TYPE = "entity_type"
+SLOT_CURRENT_TOPIC = "current_topic"
+SLOT_LAST_ANSWER_INTENT = "last_answer_intent"
+
+# entities
+ENTITY_TYPE = "entity_type"
+
+# intents with special handling in action_answer
+INTENT_INFORM_ENTITY_TYPE = "inform_entity_type"
+FOLLOWUP_PREFIX = "followup_"
+INTENT_NLU_FALLBACK = "nlu_fallback"
+
+# intents that are never offered as a clarification choice
+NON_TOPIC_INTENTS = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thanks",
+        "affirm",
+        "deny",
+        "bot_challenge",
+        "out_of_scope",
+        "rule_override",
+        "request_human",
+        "not_helpful",
+        "empty_input",
+        INTENT_NLU_FALLBACK,
+        INTENT_INFORM_ENTITY_TYPE,
+    }
+)
+
+# messages longer than this are answered on their first part (bot/nlu_components cut them to this length)
+MAX_MESSAGE_CHARS = 2000
+# a phone screen: replies are split into messages of at most about this many characters
+MAX_REPLY_CHARS = 600

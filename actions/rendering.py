@@ -1,0 +1,68 @@
+"""Turning domain responses and knowledge entries into messages.
+
+User-facing sentences live in the domain (bot/domain/*.yml) and the knowledge base; this module only fills in
+their variables and cuts long replies into phone-sized messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+
+from actions.names import MAX_REPLY_CHARS
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def response_text(domain: Dict[str, Any], name: str, **values: Any) -> str:
+    """The text of domain response ``name`` with ``{variables}`` filled in."""
+    variants = (domain.get("responses") or {}).get(name) or []
+    if not variants:
+        raise KeyError(f"response {name!r} is not in the domain")
+    return str(variants[0].get("text", "")).format_map(_Blank(values))
+
+
+def split_message(text: str, limit: int = MAX_REPLY_CHARS) -> List[str]:
+    """Split ``text`` into parts of at most ``limit`` characters, at paragraph or line ends where possible."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    parts: List[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current.strip())
+        while len(line) > limit:
+            cut = max(line.rfind(p, 0, limit) for p in "。；;，,！？ ")
+            cut = cut + 1 if cut > limit // 2 else limit
+            parts.append(line[:cut].strip())
+            line = line[cut:]
+        current = line
+    if current.strip():
+        parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+def original_user_text(tracker: Tracker) -> str:
+    """The user's last message as sent (the NLU pipeline may have normalised or shortened ``latest_message``)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
+def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
+    """The most specific (longest matched) value of ``entity`` in the last message."""
+    found = [e for e in tracker.latest_message.get("entities", []) if e.get("entity") == entity and e.get("value")]
+    if not found:
+        return None
+    found.sort(key=lambda e: (e.get("end", 0) - e.get("start", 0)), reverse=True)
+    return str(found[0]["value"])

@@ -1,0 +1,1 @@
+"""What runs inside the Rasa server: domain, custom channels and custom NLU components."""

@@ -1,0 +1,1 @@
+"""Custom NLU components: text normalisation before tokenising, and the guard for empty input."""

@@ -1,0 +1,46 @@
+"""Mark messages with nothing to understand (empty, punctuation or emoji only) as the ``empty_input`` intent.
+
+Put last in the pipeline, after the FallbackClassifier, so its verdict is final. Without it a message such as
+"👍👍" gets whatever intent the classifier's priors favour.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+EMPTY_INPUT_INTENT = "empty_input"
+_MEANINGFUL = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+
+
+def has_content(text: str) -> bool:
+    return bool(_MEANINGFUL.search(text or ""))
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class InputGuard(GraphComponent):
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "InputGuard":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and not has_content(text):
+                verdict = {INTENT_NAME_KEY: EMPTY_INPUT_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+                message.set(INTENT, verdict, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [verdict], add_to_output=True)
+        return messages
