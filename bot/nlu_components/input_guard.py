@@ -6,7 +6,6 @@ Put last in the pipeline, after the FallbackClassifier, so its verdict is final.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -16,12 +15,9 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu_components.normalizer import has_content
+
 EMPTY_INPUT_INTENT = "empty_input"
-_MEANINGFUL = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
-
-
-def has_content(text: str) -> bool:
-    return bool(_MEANINGFUL.search(text or ""))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -39,7 +35,7 @@ class InputGuard(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT)
-            if isinstance(text, str) and not has_content(text):
+            if not has_content(text if isinstance(text, str) else ""):
                 verdict = {INTENT_NAME_KEY: EMPTY_INPUT_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
                 message.set(INTENT, verdict, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [verdict], add_to_output=True)

@@ -33,6 +33,14 @@ LEXICON_DIR = Path(__file__).parent / "lexicon"
 _SCRIPT = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _SPACE = re.compile(r"\s+")
+_CONTENT = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+# What an empty, punctuation- or emoji-only message becomes: one token without letters, so the featurizers and
+# the classifier get a well-formed input and bot.nlu_components.input_guard.InputGuard recognises it.
+NO_CONTENT_MARK = "∅"
+
+
+def has_content(text: str) -> bool:
+    return bool(_CONTENT.search(text or ""))
 
 
 @lru_cache(maxsize=4)
@@ -111,8 +119,9 @@ class TextNormalizer(GraphComponent):
 
     def _normalize(self, message: Message) -> None:
         text = message.get(TEXT)
-        if isinstance(text, str):
-            message.set(TEXT, normalize_text(text, self.max_chars))
+        if isinstance(text, str) or text is None:
+            normalized = normalize_text(text, self.max_chars)
+            message.set(TEXT, normalized if has_content(normalized) else NO_CONTENT_MARK)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:

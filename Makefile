@@ -1,0 +1,73 @@
+# 海珠商事登记助手 — `make run` starts the bot, `make test` runs every test. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RASA   := $(VENV)/bin/rasa
+PYTHON310 ?= $(shell p=$$(ls -d "$$(pyenv root 2>/dev/null)"/versions/3.10.* 2>/dev/null | sort -V | tail -1); \
+	if [ -n "$$p" ]; then echo "$$p/bin/python"; else command -v python3.10; fi)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONPATH := $(CURDIR)
+
+TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
+	$(wildcard bot/nlu_components/*.py bot/nlu_components/lexicon/*) $(wildcard bot/jieba_dict/*)
+
+.PHONY: help install vocab db train run test test-unit test-stories lint bench kb-export clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (pyenv install 3.10)"; exit 1; }
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip<25" setuptools wheel
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip check
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv from Python 3.10 and install the pinned dependencies
+
+vocab: $(VENV)/.installed ## regenerate the jieba dictionary and entity lookup from knowledge/glossary.yml
+	$(PY) scripts/build_vocab.py
+
+db: $(VENV)/.installed ## create the database and load knowledge/ into it (DATABASE_URL, default var/hzbot.db)
+	$(PY) -m actions.setup_db
+
+models/.trained: $(VENV)/.installed $(TRAINING_INPUTS)
+	$(PY) scripts/build_vocab.py --check
+	$(RASA) train --domain bot/domain --data data --config config.yml --out models \
+		$(if $(filter bot/nlu_components/% bot/jieba_dict/%,$?),--force,)
+	@touch $@
+
+train: models/.trained ## train the model (only when training data, domain, config or NLU components changed)
+
+run: install db train ## set everything up and run the bot: Rasa :5005, actions :5055, web app :8000
+	$(PY) -m scripts.run
+
+test: install db train ## set everything up and run all tests: data validation, pytest, conversation stories, NLU figures
+	$(RASA) data validate --domain bot/domain --data data --config config.yml
+	$(PY) scripts/build_vocab.py --check
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-stories
+
+test-unit: install ## pytest only
+	$(PY) -m pytest
+
+test-stories: train ## conversation test stories (fail on any prediction error) and the held-out NLU figures
+	$(RASA) test --model models --stories tests/stories --nlu tests/nlu/heldout.yml --out results \
+		--fail-on-prediction-errors
+	$(PY) scripts/nlu_report.py results
+
+lint: install ## ruff
+	$(VENV)/bin/ruff check actions bot scripts tests
+
+bench: install db train ## benchmark: latency p50/p95 (1 and 10 conversations), start-up, training, memory
+	$(PY) -m scripts.bench
+
+kb-export: install ## write the database's knowledge back to knowledge/ for review in git
+	$(PY) -m actions.knowledge_base.export
+
+clean: ## remove trained models, results and the local database
+	rm -rf models results var

@@ -1,0 +1,55 @@
+"""`make run`: start the Rasa server, the action server and the web app; Ctrl-C stops all of them."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+from scripts.stack import Stack, stack_environment
+
+
+def main() -> int:
+    env = stack_environment()
+    stack = Stack(env).start()
+    stopping = False
+
+    def _stop(_signum, _frame):  # noqa: ANN001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        print("Starting the servers (the Rasa model takes a little while to load)…", flush=True)
+        seconds = None
+        while not stopping:
+            if seconds is None:
+                try:
+                    seconds = stack.wait_ready(timeout=1.0)
+                    print(
+                        f"\nReady after {seconds:.0f} s:\n"
+                        f"  Rasa REST:  POST http://localhost:{env['RASA_PORT']}/webhooks/rest/webhook\n"
+                        f"  socket.io:  http://localhost:{env['RASA_PORT']}/socket.io\n"
+                        f"  actions:    http://localhost:{env['ACTION_PORT']}/webhook\n"
+                        + (f"  web chat:   http://localhost:{env['WEB_PORT']}/  (staff console: /console)\n"
+                           if "web" in stack.processes else "")
+                        + "Press Ctrl-C to stop.",
+                        flush=True,
+                    )
+                except TimeoutError:
+                    pass
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"The {name} server stopped (exit code {process.returncode}); stopping the others.")
+                    return 1
+            time.sleep(0.5)
+    finally:
+        print("\nStopping…", flush=True)
+        stack.stop()
+        print("Stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

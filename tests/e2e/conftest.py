@@ -1,0 +1,80 @@
+"""The three servers started once for all end-to-end tests, on test ports, with a temporary database.
+
+Needs a trained model in models/ (`make test` trains first). Ports: E2E_RASA_PORT, E2E_ACTION_PORT,
+E2E_WEB_PORT (defaults 15005, 15055, 18000) so a running `make run` is not disturbed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from scripts.stack import ROOT, Stack, stack_environment
+
+
+@dataclass
+class RunningBot:
+    stack: Stack
+    env: Dict[str, str]
+    log_dir: Path
+    startup_seconds: float
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}"
+
+    def say(self, sender: str, text: str, timeout: float = 30) -> List[Dict[str, Any]]:
+        """POST one message on the REST channel and return the bot's messages."""
+        body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read().decode("utf-8"))
+
+    def texts(self, sender: str, text: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(sender, text))
+
+
+@pytest.fixture(scope="session")
+def running_bot(tmp_path_factory: pytest.TempPathFactory):
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("No trained model in models/: run `make train` (make test does it first).")
+    work = tmp_path_factory.mktemp("e2e")
+    env = stack_environment(
+        {
+            "RASA_PORT": os.environ.get("E2E_RASA_PORT", "15005"),
+            "ACTION_PORT": os.environ.get("E2E_ACTION_PORT", "15055"),
+            "WEB_PORT": os.environ.get("E2E_WEB_PORT", "18000"),
+            "DATABASE_URL": f"sqlite:///{work / 'e2e.db'}",
+            "TRACKER_DB": str(work / "tracker.db"),
+            "CONSOLE_ADMIN_USER": "admin",
+            "CONSOLE_ADMIN_PASSWORD": "e2e-admin-password-123",
+        }
+    )
+    env.pop("ACTION_ENDPOINT_URL", None)
+    env.pop("RASA_URL", None)
+    env = stack_environment(env)
+    subprocess.run([sys.executable, "-m", "actions.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
+    stack = Stack(env, log_dir=work / "logs").start()
+    try:
+        seconds = stack.wait_ready(timeout=240)
+    except Exception:
+        stack.stop()
+        for log in sorted((work / "logs").glob("*.log")):
+            sys.stderr.write(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}\n")
+        raise
+    yield RunningBot(stack=stack, env=env, log_dir=work / "logs", startup_seconds=seconds)
+    stack.stop()
