@@ -1,4 +1,11 @@
-"""Answering topic questions from the knowledge base, with context across turns, and the clarification step."""
+"""Answering questions from the knowledge base, with context across turns, and the clarification step.
+
+A message reaches one of two actions:
+- ``action_answer`` for a recognised topic intent: the knowledge entry of that intent (the variant for the
+  user's entity type), unless a staff FAQ entry matches the words of the question almost exactly;
+- ``action_clarify`` when the NLU is unsure or the question is out of scope: the closest FAQ entry if it is
+  close enough, else "您是想问……吗？" with the likeliest entries as buttons, else what the bot can do.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names
+from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
 from actions.knowledge_base.repository import Answer, KnowledgeRepository, knowledge_repository
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
 
 RepositoryScope = Callable[[], Any]
+# a staff FAQ entry (no intent) overrides the NLU's topic when it matches this closely
+STAFF_OVERRIDE_THRESHOLD = 0.80
 
 
 def compose_answer(domain: Dict[str, Any], answer: Answer) -> List[str]:
@@ -24,26 +34,40 @@ def compose_answer(domain: Dict[str, Any], answer: Answer) -> List[str]:
         domain, "utter_source_line", source=answer.source, rule_date=answer.rule_date, reviewed=answer.reviewed
     )
     parts = split_message(text)
-    if len(parts[-1]) + len(source_line) + 1 <= 700:
+    if len(parts[-1]) + len(source_line) + 1 <= names.MAX_REPLY_CHARS + 100:
         parts[-1] = f"{parts[-1]}\n{source_line}"
     else:
         parts.append(source_line)
     return parts
 
 
-def send_answer(dispatcher: CollectingDispatcher, domain: Dict[str, Any], answer: Answer) -> None:
+def send_answer(dispatcher: CollectingDispatcher, domain: Dict[str, Any], answer: Answer) -> List[Dict[str, Any]]:
+    """Send the answer (phone-sized parts, buttons on the last) and return the context slots it sets."""
     parts = compose_answer(domain, answer)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         dispatcher.utter_message(text=part, buttons=answer.buttons if last and answer.buttons else None)
+    events = [SlotSet(names.SLOT_CURRENT_TOPIC, answer.topic)]
+    if answer.intent:
+        events.append(SlotSet(names.SLOT_LAST_ANSWER_INTENT, answer.intent))
+    return events
+
+
+def note_long_message(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> None:
+    if len(original_user_text(tracker)) > names.MAX_MESSAGE_CHARS:
+        dispatcher.utter_message(text=response_text(domain, "utter_long_message_note", limit=names.MAX_MESSAGE_CHARS))
+
+
+def question_text(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("text") or original_user_text(tracker))[: names.MAX_MESSAGE_CHARS]
 
 
 class ActionAnswer(Action):
     """Answer the intent of the last message from its knowledge entry.
 
     Domain: the intents of bot/domain/answers.yml, slots ``entity_type``, ``current_topic``,
-    ``last_answer_intent``, responses ``utter_source_line``, ``utter_to_confirm``, ``utter_no_variant``,
-    ``utter_no_answer``, ``utter_ask_followup_topic`` and ``utter_long_message_note``.
+    ``last_answer_intent``, entity ``faq_id``, responses ``utter_source_line``, ``utter_to_confirm``,
+    ``utter_no_variant``, ``utter_no_answer``, ``utter_ask_followup_topic`` and ``utter_long_message_note``.
     """
 
     def __init__(self, repository_scope: RepositoryScope = knowledge_repository) -> None:
@@ -57,34 +81,36 @@ class ActionAnswer(Action):
     ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         entity_type = latest_entity(tracker, names.ENTITY_TYPE) or tracker.get_slot(names.SLOT_ENTITY_TYPE)
-        if len(original_user_text(tracker)) > names.MAX_MESSAGE_CHARS:
-            dispatcher.utter_message(
-                text=response_text(domain, "utter_long_message_note", limit=names.MAX_MESSAGE_CHARS)
-            )
+        type_event = [SlotSet(names.SLOT_ENTITY_TYPE, entity_type)]
+        note_long_message(dispatcher, tracker, domain)
         with self.repository_scope() as kb:
+            if intent == names.INTENT_FAQ_SELECT:
+                chosen = kb.entry(latest_entity(tracker, names.ENTITY_FAQ_ID) or "")
+                if chosen is None:
+                    dispatcher.utter_message(response="utter_no_answer")
+                    return []
+                return type_event + send_answer(dispatcher, domain, chosen)
             target = self._target_intent(kb, intent, tracker)
             if target is None:
                 dispatcher.utter_message(response="utter_ask_followup_topic")
-                return [SlotSet(names.SLOT_ENTITY_TYPE, entity_type)]
+                return type_event
             if target == "":
                 dispatcher.utter_message(response="utter_no_answer")
                 return []
+            staff_entry = self._staff_entry_matching(kb, intent, tracker)
+            if staff_entry is not None:
+                return type_event + send_answer(dispatcher, domain, staff_entry)
             answer = kb.answer_for_intent(target, entity_type)
             general = answer or kb.answer_for_intent(target)
         if answer is None and general is not None:
             dispatcher.utter_message(
                 text=response_text(domain, "utter_no_variant", question=general.question, entity_type=entity_type)
             )
-            return [SlotSet(names.SLOT_ENTITY_TYPE, entity_type), SlotSet(names.SLOT_LAST_ANSWER_INTENT, target)]
+            return type_event + [SlotSet(names.SLOT_LAST_ANSWER_INTENT, target)]
         if answer is None:
             dispatcher.utter_message(response="utter_no_answer")
             return []
-        send_answer(dispatcher, domain, answer)
-        return [
-            SlotSet(names.SLOT_ENTITY_TYPE, entity_type),
-            SlotSet(names.SLOT_CURRENT_TOPIC, answer.topic),
-            SlotSet(names.SLOT_LAST_ANSWER_INTENT, target),
-        ]
+        return type_event + send_answer(dispatcher, domain, answer)
 
     @staticmethod
     def _target_intent(kb: KnowledgeRepository, intent: str, tracker: Tracker) -> Optional[str]:
@@ -98,11 +124,26 @@ class ActionAnswer(Action):
             return tracker.get_slot(names.SLOT_LAST_ANSWER_INTENT)
         return intent
 
+    @staticmethod
+    def _staff_entry_matching(kb: KnowledgeRepository, intent: str, tracker: Tracker) -> Optional[Answer]:
+        """A staff FAQ entry asked almost word for word wins over the NLU's topic (no retrain needed)."""
+        if intent.startswith(names.FOLLOWUP_PREFIX) or intent == names.INTENT_INFORM_ENTITY_TYPE:
+            return None
+        matches = faq_search.search(kb, question_text(tracker), limit=1)
+        if matches and matches[0].answer.intent is None and matches[0].score >= STAFF_OVERRIDE_THRESHOLD:
+            return matches[0].answer
+        return None
+
 
 class ActionClarify(Action):
-    """After an unsure NLU result: "您是想问……吗？" with the two most likely topics as buttons.
+    """When the NLU is unsure or the question is out of scope.
 
-    Domain: responses ``utter_clarify``, ``utter_clarify_other`` and ``utter_clarify_none``.
+    1. a knowledge/FAQ entry close enough to the words of the question is answered directly;
+    2. else "您是想问……吗？" with the likeliest entries (FAQ search, then the NLU's ranking) as buttons;
+    3. else what the bot can do (out of scope) or the menu.
+    Unanswered messages are kept for the staff's review.
+
+    Domain: responses ``utter_clarify``, ``utter_clarify_other``, ``utter_clarify_none``, ``utter_out_of_scope``.
     """
 
     min_confidence = 0.05
@@ -116,6 +157,37 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        text = question_text(tracker)
+        note_long_message(dispatcher, tracker, domain)
+        with self.repository_scope() as kb:
+            matches = faq_search.search(kb, text, limit=3)
+            if matches and matches[0].score >= ANSWER_THRESHOLD:
+                return send_answer(dispatcher, domain, matches[0].answer)
+            buttons = [self._button(m.answer) for m in matches if m.score >= SUGGEST_THRESHOLD]
+            if not buttons and intent != names.INTENT_OUT_OF_SCOPE:
+                buttons = self._buttons_from_ranking(kb, tracker)
+            kb.record_unanswered(text, "out_of_scope" if intent == names.INTENT_OUT_OF_SCOPE else "fallback")
+        if buttons:
+            buttons.append({"title": response_text(domain, "utter_clarify_other"), "payload": "/deny"})
+            dispatcher.utter_message(text=response_text(domain, "utter_clarify"), buttons=buttons)
+        elif intent == names.INTENT_OUT_OF_SCOPE:
+            dispatcher.utter_message(response="utter_out_of_scope")
+        else:
+            dispatcher.utter_message(response="utter_clarify_none")
+        return []
+
+    @staticmethod
+    def _button(answer: Answer) -> Dict[str, str]:
+        if answer.intent:
+            payload = f"/{answer.intent}"
+            if answer.entity_types and "all" not in answer.entity_types:
+                payload += '{"entity_type": "%s"}' % answer.entity_types[0]
+        else:
+            payload = '/%s{"%s": "%s"}' % (names.INTENT_FAQ_SELECT, names.ENTITY_FAQ_ID, answer.id)
+        return {"title": answer.question[:40], "payload": payload}
+
+    def _buttons_from_ranking(self, kb: KnowledgeRepository, tracker: Tracker) -> List[Dict[str, str]]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         candidates = [
             r["name"]
@@ -124,13 +196,5 @@ class ActionClarify(Action):
             and not str(r.get("name", "")).startswith(names.FOLLOWUP_PREFIX)
             and (r.get("confidence") or 0) >= self.min_confidence
         ]
-        with self.repository_scope() as kb:
-            questions = kb.questions_for_intents(candidates[:4])
-        choices = [(intent, questions[intent]) for intent in candidates if intent in questions][:2]
-        if not choices:
-            dispatcher.utter_message(response="utter_clarify_none")
-            return []
-        buttons = [{"title": question, "payload": f"/{intent}"} for intent, question in choices]
-        buttons.append({"title": response_text(domain, "utter_clarify_other"), "payload": "/deny"})
-        dispatcher.utter_message(text=response_text(domain, "utter_clarify"), buttons=buttons)
-        return []
+        questions = kb.questions_for_intents(candidates[:4])
+        return [{"title": questions[i][:40], "payload": f"/{i}"} for i in candidates if i in questions][:2]

@@ -7,11 +7,15 @@ SLOT_LAST_ANSWER_INTENT = "last_answer_intent"
 
 # entities
 ENTITY_TYPE = "entity_type"
+ENTITY_FAQ_ID = "faq_id"
 
 # intents with special handling in action_answer
 INTENT_INFORM_ENTITY_TYPE = "inform_entity_type"
 FOLLOWUP_PREFIX = "followup_"
 INTENT_NLU_FALLBACK = "nlu_fallback"
+INTENT_OUT_OF_SCOPE = "out_of_scope"
+# a clarification button choosing one knowledge entry: /faq_select{"faq_id": "<entry id>"}
+INTENT_FAQ_SELECT = "faq_select"
 
 # intents that are never offered as a clarification choice
 NON_TOPIC_INTENTS = frozenset(
@@ -22,7 +26,8 @@ NON_TOPIC_INTENTS = frozenset(
         "affirm",
         "deny",
         "bot_challenge",
-        "out_of_scope",
+        INTENT_OUT_OF_SCOPE,
+        INTENT_FAQ_SELECT,
         "rule_override",
         "request_human",
         "not_helpful",

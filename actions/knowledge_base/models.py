@@ -60,3 +60,22 @@ class KnowledgeEntry(Base):
 
     def __repr__(self) -> str:
         return f"KnowledgeEntry({self.id!r}, intent={self.intent!r}, status={self.status!r})"
+
+
+class UnansweredQuestion(Base):
+    """A message the bot could not answer (fell back, out of scope, or handed to an officer).
+
+    Staff review these grouped by similarity and turn them into FAQ entries. Only the text is kept (cut to 500
+    characters), never who sent it.
+    """
+
+    __tablename__ = "unanswered_questions"
+
+    id = Column(Integer, primary_key=True)
+    text = Column(Text, nullable=False)
+    reason = Column(String(20), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
+    resolved_entry_id = Column(String(80), ForeignKey("knowledge_entries.id"), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"UnansweredQuestion({self.id!r}, {self.reason!r})"

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.knowledge_base.models import STATUS_PUBLISHED, KnowledgeEntry, Topic
+from actions.knowledge_base.models import STATUS_PUBLISHED, KnowledgeEntry, Topic, UnansweredQuestion
 from actions.knowledge_base.schema import ALL
 
 
@@ -101,8 +101,21 @@ class KnowledgeRepository:
         rows = self._published(KnowledgeEntry.id == entry_id)
         return Answer.from_row(rows[0]) if rows else None
 
+    def knowledge_stamp(self) -> tuple:
+        """Changes whenever an entry is added, edited, published or retired (cheap: one aggregate query)."""
+        from sqlalchemy import func
+
+        query = select(func.count(KnowledgeEntry.id), func.max(KnowledgeEntry.updated_at), func.sum(KnowledgeEntry.version))
+        return tuple(self.session.execute(query.where(KnowledgeEntry.status == STATUS_PUBLISHED)).one())
+
     def published_answers(self) -> List[Answer]:
         return [Answer.from_row(r) for r in self._published()]
+
+    def record_unanswered(self, text: str, reason: str) -> None:
+        """Keep a message the bot could not answer for the staff's unanswered-questions view."""
+        text = (text or "").strip()
+        if text:
+            self.session.add(UnansweredQuestion(text=text[:500], reason=reason))
 
     def questions_for_intents(self, intents: List[str]) -> Dict[str, str]:
         """The standard question of each intent's general entry (for clarification buttons)."""
