@@ -125,7 +125,10 @@ def load_topic_files(directory: Path) -> List[TopicFile]:
     for path in sorted(directory.glob("*.yml")):
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-            topics.append(TopicFile.parse_obj(raw))
+            topic = TopicFile.parse_obj(raw)
+            if topic.topic != path.stem:
+                raise ValueError(f"the file of topic {topic.topic!r} must be named {topic.topic}.yml")
+            topics.append(topic)
         except Exception as exc:  # noqa: BLE001 - every problem is reported together
             problems.append(f"{path.name}: {exc}")
     seen: Dict[str, str] = {}

@@ -24,14 +24,14 @@ VALID_ENTRY = {
 }
 
 
-def topic(**entry_changes) -> dict:
-    return {"topic": "demo", "title": "演示", "entries": [{**VALID_ENTRY, **entry_changes}]}
+def topic(name: str = "demo", **entry_changes) -> dict:
+    return {"topic": name, "title": "演示", "entries": [{**VALID_ENTRY, **entry_changes}]}
 
 
 def write_topics(directory: Path, *topics: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    for i, data in enumerate(topics):
-        (directory / f"t{i}.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    for data in topics:
+        (directory / f"{data['topic']}.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return directory
 
 
@@ -72,10 +72,10 @@ def test_an_entry_without_a_source_field_is_refused(tmp_path):
 
 
 def test_duplicate_ids_and_double_answers_are_refused(tmp_path):
-    write_topics(tmp_path, topic(), topic())
+    write_topics(tmp_path, topic(), topic("demo1"))
     with pytest.raises(KnowledgeError, match="duplicate entry id"):
         load_topic_files(tmp_path)
-    write_topics(tmp_path / "b", topic(), {**topic(id="demo.other")})
+    write_topics(tmp_path / "b", topic(), topic("demo1", id="demo.other"))
     with pytest.raises(KnowledgeError, match="answered by both"):
         load_topic_files(tmp_path / "b")
 
@@ -135,3 +135,24 @@ def test_seeding_again_keeps_staff_edits_and_applies_seed_changes(tmp_path):
         assert "新版措辞" in session.get(KnowledgeEntry, "demo.notice").answer
     with factory.begin() as session:
         assert seed(session, [TopicFile.parse_obj(changed)])["unchanged"] == 1
+
+
+def test_the_file_name_must_be_the_topic(tmp_path):
+    (tmp_path / "other.yml").write_text(yaml.safe_dump(topic(), allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="must be named demo.yml"):
+        load_topic_files(tmp_path)
+
+
+def test_export_writes_back_what_the_database_holds(tmp_path):
+    from actions.knowledge_base.export import export
+
+    factory = _repo_with(tmp_path, topic(paraphrases=["简易注销公告几天"]))
+    with factory.begin() as session:
+        session.get(KnowledgeEntry, "demo.notice").answer = "工作人员更新：简易注销公示期为20日。"
+        session.get(KnowledgeEntry, "demo.notice").updated_by = "officer1"
+    with factory.begin() as session:
+        assert export(session, tmp_path / "out") == {"demo": 1}
+    exported = load_topic_files(tmp_path / "out")
+    entry = exported[0].entries[0]
+    assert entry.answer == "工作人员更新：简易注销公示期为20日。"
+    assert entry.paraphrases == ["简易注销公告几天"] and entry.source == VALID_ENTRY["source"]
