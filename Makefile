@@ -55,8 +55,8 @@ test: install db train ## set everything up and run all tests: data validation, 
 test-unit: install ## pytest only
 	$(PY) -m pytest
 
-test-stories: train ## conversation test stories (fail on any prediction error) and the held-out NLU figures
-	$(RASA) test --model models --stories tests/stories --nlu tests/nlu/heldout.yml --out results \
+test-stories: train ## conversation test stories (fail on any prediction error) and the held-out NLU figures (tests/nlu)
+	$(RASA) test --model models --stories tests/stories --nlu tests/nlu --out results \
 		--fail-on-prediction-errors
 	$(PY) scripts/nlu_report.py results
 

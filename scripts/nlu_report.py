@@ -20,7 +20,7 @@ def main(results: str = "results") -> int:
          and name not in {"macro avg", "weighted avg", "micro avg"}),
         key=lambda item: item[1],
     )[:5]
-    print(f"Held-out NLU (tests/nlu/heldout.yml): intent macro-F1 {macro['f1-score']:.3f} "
+    print(f"Held-out NLU (tests/nlu/): intent macro-F1 {macro['f1-score']:.3f} "
           f"(precision {macro['precision']:.3f}, recall {macro['recall']:.3f}, {macro['support']} examples); "
           f"goal {goal:.2f}")
     print("  weakest intents: " + ", ".join(f"{name} {f1:.2f}" for name, f1 in weakest))
