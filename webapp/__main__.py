@@ -15,6 +15,8 @@ def main() -> None:
         port=get_settings().web_port,
         log_level="info",
         proxy_headers=False,
+        # no websockets here (socket.io is served by Rasa); uvicorn's "auto" fails on Rasa's websockets 10.4 pin
+        ws="none",
     )
 
 
