@@ -59,6 +59,7 @@ test-stories: train ## conversation test stories (fail on any prediction error) 
 	$(RASA) test --model models --stories tests/stories --nlu tests/nlu --out results \
 		--fail-on-prediction-errors
 	$(PY) scripts/nlu_report.py results
+	$(PY) -m scripts.faq_report
 
 lint: install ## ruff
 	$(VENV)/bin/ruff check actions bot scripts tests

@@ -164,9 +164,10 @@ class ActionClarify(Action):
             matches = faq_search.search(kb, text, limit=3)
             if matches and matches[0].score >= ANSWER_THRESHOLD:
                 return send_answer(dispatcher, domain, matches[0].answer)
-            buttons = [self._button(m.answer) for m in matches if m.score >= SUGGEST_THRESHOLD]
-            if not buttons and intent != names.INTENT_OUT_OF_SCOPE:
-                buttons = self._buttons_from_ranking(kb, tracker)
+            buttons: List[Dict[str, str]] = []
+            if intent != names.INTENT_OUT_OF_SCOPE:  # out of scope: only a close match, never a guess
+                buttons = [self._button(m.answer) for m in matches if m.score >= SUGGEST_THRESHOLD]
+                buttons = buttons or self._buttons_from_ranking(kb, tracker)
             kb.record_unanswered(text, "out_of_scope" if intent == names.INTENT_OUT_OF_SCOPE else "fallback")
         if buttons:
             buttons.append({"title": response_text(domain, "utter_clarify_other"), "payload": "/deny"})

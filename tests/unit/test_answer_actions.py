@@ -100,11 +100,38 @@ async def test_clarify_offers_the_two_most_likely_topics(database, dispatcher, d
         {"name": "general_dereg_process", "confidence": 0.15},
         {"name": "startup_process", "confidence": 0.1},
     ]
-    await run(ActionClarify(), dispatcher, tracker_for("注销那个公告", "nlu_fallback", ranking=ranking), domain)
+    await run(ActionClarify(), dispatcher, tracker_for("嗯嗯那个那个", "nlu_fallback", ranking=ranking), domain)
     message = dispatcher.messages[0]
     assert "您是想问" in message["text"]
     payloads = [b["payload"] for b in message["buttons"]]
     assert payloads == ["/simple_dereg_notice", "/general_dereg_process", "/deny"]
+
+
+async def test_clarify_answers_a_close_paraphrase_from_the_knowledge_base(database, dispatcher, domain, tracker_for):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}]
+    await run(ActionClarify(), dispatcher, tracker_for("简易注销公示期多少天", "nlu_fallback", ranking=ranking), domain)
+    assert "20" in texts(dispatcher) and "📖 来源" in texts(dispatcher)
+
+
+async def test_clarify_offers_close_entries_as_buttons(database, dispatcher, domain, tracker_for):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}]
+    await run(ActionClarify(), dispatcher, tracker_for("注销的事情", "nlu_fallback", ranking=ranking), domain)
+    message = dispatcher.messages[0]
+    assert "您是想问" in message["text"] and len(message["buttons"]) >= 2
+    assert message["buttons"][-1]["payload"] == "/deny"
+
+
+async def test_out_of_scope_is_recorded_for_staff_and_answered_politely(database, dispatcher, domain, tracker_for):
+    from sqlalchemy import select
+
+    from actions.db import session_scope
+    from actions.knowledge_base.models import UnansweredQuestion
+
+    await run(ActionClarify(), dispatcher, tracker_for("明天天气怎么样", "out_of_scope"), domain)
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
+    with session_scope() as session:
+        rows = session.execute(select(UnansweredQuestion)).scalars().all()
+        assert [(r.text, r.reason) for r in rows] == [("明天天气怎么样", "out_of_scope")]
 
 
 async def test_clarify_without_candidates_offers_the_menu(database, dispatcher, domain, tracker_for):
