@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
 	$(wildcard bot/nlu_components/*.py bot/nlu_components/lexicon/*) $(wildcard bot/jieba_dict/*)
 
-.PHONY: help install vocab db train run test test-unit test-stories lint bench kb-export clean
+.PHONY: help install vocab db train run test test-unit test-stories lint bench kb-export clean webchat-vendor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,11 @@ test-stories: train ## conversation test stories (fail on any prediction error) 
 		--fail-on-prediction-errors
 	$(PY) scripts/nlu_report.py results
 	$(PY) -m scripts.faq_report
+
+webchat-vendor: ## refresh the web chat's vendored socket.io-client from npm (package.json; committed, so not needed to run)
+	npm ci --ignore-scripts --no-audit --no-fund
+	cp node_modules/socket.io-client/dist/socket.io.min.js webapp/static/chat/vendor/socket.io.min.js
+	cp node_modules/socket.io-client/LICENSE webapp/static/chat/vendor/socket.io-client.LICENSE
 
 lint: install ## ruff
 	$(VENV)/bin/ruff check actions bot scripts tests

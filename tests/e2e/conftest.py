@@ -19,6 +19,16 @@ import pytest
 
 from scripts.stack import ROOT, Stack, stack_environment
 
+# The WeChat channel switched on (safe mode available), its API pointed at a local stand-in that tests start on
+# E2E_WECHAT_API_PORT when they need it (tests/utils/wechat.py, StandInWeChatAPI).
+E2E_WECHAT_ENV = {
+    "WECHAT_TOKEN": "e2e-wechat-token-5Kp8",
+    "WECHAT_APPID": "wxe2e0000000000001",
+    "WECHAT_APPSECRET": "e2e-wechat-app-secret-3Jd9",
+    "WECHAT_AES_KEY": "Zt4nW8qB2xR6vL0cY3mK7pH1fD5sJ9aE2gU6iO8wQ4e",
+    "WECHAT_API_BASE": f"http://127.0.0.1:{os.environ.get('E2E_WECHAT_API_PORT', '15099')}",
+}
+
 
 @dataclass
 class RunningBot:
@@ -62,6 +72,7 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory):
             "TRACKER_DB": str(work / "tracker.db"),
             "CONSOLE_ADMIN_USER": "admin",
             "CONSOLE_ADMIN_PASSWORD": "e2e-admin-password-123",
+            **E2E_WECHAT_ENV,
         }
     )
     env.pop("ACTION_ENDPOINT_URL", None)

@@ -1,0 +1,118 @@
+"""The WeChat endpoint of the running Rasa server (WECHAT_TOKEN etc. set by tests/e2e/conftest.py), with the real
+model and actions; WeChat's API is a local stand-in on E2E_WECHAT_API_PORT."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Dict, Tuple
+
+import pytest
+from wechatpy.events import SubscribeEvent
+from wechatpy.messages import ImageMessage, TextMessage
+from wechatpy.replies import deserialize_reply
+
+from tests.e2e.conftest import E2E_WECHAT_ENV
+from tests.utils.wechat import ACCOUNT, StandInWeChatAPI, build_message, decrypt_reply, encrypted_post, signed_query
+
+TOKEN = E2E_WECHAT_ENV["WECHAT_TOKEN"]
+APPID = E2E_WECHAT_ENV["WECHAT_APPID"]
+AES_KEY = E2E_WECHAT_ENV["WECHAT_AES_KEY"]
+TWENTY_DAYS = re.compile(r"20\s*(天|日)")
+_ids = iter(range(int(time.time() * 1000) * 1000, 10**19))
+
+
+@pytest.fixture(scope="module")
+def wechat_api():
+    """WeChat's API, where the channel sends slow replies and the rest of long ones."""
+    port = int(urllib.parse.urlsplit(E2E_WECHAT_ENV["WECHAT_API_BASE"]).port)
+    stand_in = StandInWeChatAPI(APPID, E2E_WECHAT_ENV["WECHAT_APPSECRET"], port=port).start()
+    yield stand_in
+    stand_in.stop()
+
+
+def call(bot, method: str, params: Dict[str, str], body: str = "") -> Tuple[int, str, float]:
+    url = f"{bot.rasa_url}/webhooks/wechat/webhook?{urllib.parse.urlencode(params)}"
+    request = urllib.request.Request(url, data=body.encode("utf-8") if method == "POST" else None, method=method)
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode("utf-8"), time.monotonic() - started
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8"), time.monotonic() - started
+
+
+def send_text(bot, openid: str, content: str) -> Tuple[int, str, float]:
+    xml = build_message(TextMessage, id=next(_ids), content=content, source=openid)
+    return call(bot, "POST", signed_query(TOKEN, openid=openid), xml)
+
+
+def test_signed_get_echoes_and_forged_is_refused(running_bot):
+    assert call(running_bot, "GET", signed_query(TOKEN, echostr="4728937459287"))[:2] == (200, "4728937459287")
+    status, body, _ = call(running_bot, "GET", signed_query("forged-token", echostr="4728937459287"))
+    assert status == 403 and "4728937459287" not in body
+
+
+def test_text_gets_the_twenty_day_answer_as_passive_xml_within_5s(running_bot, wechat_api):
+    status, body, seconds = send_text(running_bot, "oE2eUser0000000000000000001", "简易注销要公示多少天")
+    assert status == 200
+    assert seconds < 5
+    reply = deserialize_reply(body)
+    assert reply.type == "text" and reply.target == "oE2eUser0000000000000000001" and reply.source == ACCOUNT
+    assert TWENTY_DAYS.search(reply.content), reply.content
+    assert len(reply.content.encode("utf-8")) <= 2048
+
+
+def test_encrypted_text_gets_an_encrypted_answer(running_bot, wechat_api):
+    openid = "oE2eUser0000000000000000002"
+    xml = build_message(TextMessage, id=next(_ids), content="简易注销要公示多少天", source=openid)
+    query, body = encrypted_post(TOKEN, AES_KEY, APPID, xml, openid)
+    status, answer, seconds = call(running_bot, "POST", query, body)
+    assert status == 200 and seconds < 5
+    reply = deserialize_reply(decrypt_reply(TOKEN, AES_KEY, APPID, answer))
+    assert TWENTY_DAYS.search(reply.content) and reply.target == openid
+
+
+def test_subscribe_gets_the_menu_and_a_number_picks_an_option(running_bot, wechat_api):
+    openid = "oE2eUser0000000000000000003"
+    xml = build_message(SubscribeEvent, event="subscribe", source=openid)
+    status, body, _ = call(running_bot, "POST", signed_query(TOKEN, openid=openid), xml)
+    menu = deserialize_reply(body).content
+    options = dict(re.findall(r"^(\d+)\. (.+)$", menu, flags=re.MULTILINE))
+    assert status == 200 and "简易注销" in options.values(), menu
+    number = next(n for n, title in options.items() if title == "简易注销")
+    status, body, _ = send_text(running_bot, openid, number)
+    assert status == 200
+    assert "简易注销" in deserialize_reply(body).content
+
+
+def test_image_gets_a_polite_request_for_text(running_bot, wechat_api):
+    openid = "oE2eUser0000000000000000004"
+    xml = build_message(ImageMessage, id=next(_ids), image="http://mmbiz.qpic.cn/test.jpg", media_id="m", source=openid)
+    status, body, _ = call(running_bot, "POST", signed_query(TOKEN, openid=openid), xml)
+    assert status == 200 and "文字" in deserialize_reply(body).content
+
+
+def test_retry_forged_malformed_and_oversized(running_bot, wechat_api):
+    openid = "oE2eUser0000000000000000005"
+    xml = build_message(TextMessage, id=next(_ids), content="开公司要多久", source=openid)
+    first = call(running_bot, "POST", signed_query(TOKEN, openid=openid), xml)
+    retry = call(running_bot, "POST", signed_query(TOKEN, nonce="another", openid=openid), xml)
+    assert first[0] == retry[0] == 200
+    assert deserialize_reply(first[1]).content == deserialize_reply(retry[1]).content
+    assert call(running_bot, "POST", signed_query("forged", openid=openid), xml)[0] == 403
+    assert call(running_bot, "POST", signed_query(TOKEN, openid=openid), "<xml><MsgType>text")[0] == 400
+    oversized = build_message(TextMessage, id=next(_ids), content="很" * 100_000, source=openid)
+    assert call(running_bot, "POST", signed_query(TOKEN, openid=openid), oversized)[0] == 400
+
+
+def test_logs_do_not_reveal_secrets(running_bot, wechat_api):
+    logs = "".join(path.read_text(errors="replace") for path in running_bot.log_dir.glob("*.log"))
+    assert "WeChat channel is on" in logs
+    for name in ("WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPSECRET"):
+        assert E2E_WECHAT_ENV[name] not in logs, name
+    for token in wechat_api.issued:
+        assert token not in logs

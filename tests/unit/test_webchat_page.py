@@ -1,0 +1,69 @@
+"""The web chat page and its assets as the web app serves them (no browser; tests/e2e/test_webchat_e2e.py has one)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.testclient import TestClient
+
+from actions.settings import PROJECT_ROOT, get_settings
+from webapp.chat import routes as chat
+
+
+@pytest.fixture()
+def client(monkeypatch):
+    monkeypatch.setenv("RASA_PORT", "15123")
+    monkeypatch.delenv("CHAT_SOCKET_URL", raising=False)
+    get_settings.cache_clear()
+    app = Starlette(routes=[*chat.routes(), Mount("/static", StaticFiles(directory=PROJECT_ROOT / "webapp" / "static"))])
+    yield TestClient(app, base_url="http://localhost:8000")
+    get_settings.cache_clear()
+
+
+def test_page_points_the_widget_at_rasa_and_serves_everything_locally(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="zh-CN">' in html and "海珠商事登记助手" in html
+    assert 'data-socket-url="http://localhost:15123"' in html
+    assert 'data-poll-url=""' in html  # no hand-off poll route in this app
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert all(s.startswith("/static/chat/") or s == "data:," for s in sources), sources
+    for source in sources:
+        if source.startswith("/static/"):
+            asset = client.get(source)
+            assert asset.status_code == 200 and len(asset.content) > 1000, source
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "http://localhost:15123" in csp and "ws://localhost:15123" in csp
+
+
+def test_socket_url_can_be_configured_for_a_reverse_proxy(client, monkeypatch):
+    monkeypatch.setenv("CHAT_SOCKET_URL", "https://chat.example.gov.cn/")
+    response = client.get("/")
+    assert 'data-socket-url="https://chat.example.gov.cn"' in response.text
+    assert "wss://chat.example.gov.cn" in response.headers["content-security-policy"]
+
+
+def test_poll_url_comes_from_the_handoff_poll_route(monkeypatch):
+    async def poll(_request):  # stands in for the hand-off part's endpoint
+        return None
+
+    app = Starlette(routes=[*chat.routes(), Route("/handoff/poll", poll, name=chat.HANDOFF_POLL_ROUTE)])
+    assert 'data-poll-url="/handoff/poll"' in TestClient(app).get("/").text
+
+
+def test_vendored_socketio_client_is_the_locked_version():
+    lock = json.loads((PROJECT_ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    version = lock["packages"]["node_modules/socket.io-client"]["version"]
+    vendored = (PROJECT_ROOT / "webapp" / "static" / "chat" / "vendor" / "socket.io.min.js").read_text(encoding="utf-8")
+    assert f"Socket.IO v{version}" in vendored[:200]
+
+
+def test_widget_never_writes_html_from_messages():
+    script = (PROJECT_ROOT / "webapp" / "static" / "chat" / "chat.js").read_text(encoding="utf-8")
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "document.write" not in script

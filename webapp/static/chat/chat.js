@@ -1,0 +1,325 @@
+/*
+ * Web chat of 海珠商事登记助手: talks to Rasa's socket.io channel (session_persistence on).
+ *
+ * - The conversation (session id and messages) is kept in localStorage, so a reload shows the history and carries
+ *   on the same Rasa conversation.
+ * - Bot and user text is only ever put into the page as text (textContent); links are built as elements.
+ * - Quick replies: the buttons of the latest bot message are clickable; a click sends the payload and shows the title.
+ * - Officer replies while a hand-off ticket is open: see OfficerRelay below.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("hz-chat");
+  if (!root || typeof window.io !== "function") return;
+
+  var STORE_KEY = "hz-chat:v1";
+  var MAX_KEPT = 200;
+  var WELCOME_PAYLOAD = "/greet";
+  var TYPING_TIMEOUT_MS = 30000;
+
+  var list = root.querySelector(".hz-messages");
+  var form = root.querySelector(".hz-composer");
+  var input = root.querySelector(".hz-input");
+  var sendButton = root.querySelector(".hz-send");
+  var statusLine = root.querySelector(".hz-status");
+  var resetButton = root.querySelector(".hz-reset");
+
+  // --- the conversation, kept in localStorage ---------------------------------------------------------------------
+
+  function newSessionId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function freshState() {
+    return { sessionId: newSessionId(), messages: [], relay: null };
+  }
+
+  function loadState() {
+    try {
+      var saved = JSON.parse(window.localStorage.getItem(STORE_KEY) || "null");
+      if (saved && typeof saved.sessionId === "string" && /^[0-9a-f]{16,64}$/.test(saved.sessionId) &&
+          Array.isArray(saved.messages)) {
+        return { sessionId: saved.sessionId, messages: saved.messages.filter(isMessage), relay: saved.relay || null };
+      }
+    } catch (e) { /* unreadable: start again */ }
+    return freshState();
+  }
+
+  function isMessage(m) {
+    return m && typeof m === "object" && ["user", "bot", "officer", "system"].indexOf(m.from) >= 0;
+  }
+
+  function saveState() {
+    state.messages = state.messages.slice(-MAX_KEPT);
+    try { window.localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* private mode, full */ }
+  }
+
+  var state = loadState();
+
+  // --- rendering -----------------------------------------------------------------------------------------------------
+
+  var LINK = /\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|(https?:\/\/[^\s<>"'，。；！？、）)]+)/g;
+
+  function appendText(container, text) {
+    var last = 0;
+    String(text).replace(LINK, function (match, label, href, bare, offset) {
+      if (offset > last) container.appendChild(document.createTextNode(text.slice(last, offset)));
+      var a = document.createElement("a");
+      a.href = href || bare;
+      a.textContent = label || bare;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      container.appendChild(a);
+      last = offset + match.length;
+      return match;
+    });
+    if (last < text.length) container.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  var LABELS = { bot: "助手", officer: "CBSO服务官", system: "", user: "" };
+
+  function renderMessage(message, index, isLast) {
+    var row = document.createElement("div");
+    row.className = "hz-row hz-row-" + message.from;
+    var label = message.from === "officer" && message.name ? "CBSO服务官 " + message.name : LABELS[message.from];
+    if (label && message.from !== "bot") {
+      var tag = document.createElement("div");
+      tag.className = "hz-label";
+      tag.textContent = label;
+      row.appendChild(tag);
+    }
+    if (message.text || message.image) {
+      var bubble = document.createElement("div");
+      bubble.className = "hz-bubble";
+      if (message.text) appendText(bubble, message.text);
+      if (message.image && /^https?:\/\//.test(message.image)) {
+        var img = document.createElement("img");
+        img.src = message.image;
+        img.alt = "图片";
+        img.loading = "lazy";
+        bubble.appendChild(img);
+      }
+      row.appendChild(bubble);
+    }
+    if (message.buttons && message.buttons.length) {
+      var group = document.createElement("div");
+      group.className = "hz-buttons";
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "快捷回复");
+      message.buttons.forEach(function (button, choice) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "hz-button";
+        b.textContent = button.title;
+        b.disabled = !isLast || message.chosen != null;
+        if (message.chosen === choice) b.setAttribute("aria-pressed", "true");
+        b.addEventListener("click", function () { choose(index, choice); });
+        group.appendChild(b);
+      });
+      row.appendChild(group);
+    }
+    return row;
+  }
+
+  var typingRow = null;
+  var typingTimer = null;
+
+  function renderAll() {
+    list.textContent = "";
+    state.messages.forEach(function (message, index) {
+      list.appendChild(renderMessage(message, index, index === state.messages.length - 1));
+    });
+    if (typingRow) list.appendChild(typingRow);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function setTyping(on) {
+    window.clearTimeout(typingTimer);
+    if (on && !typingRow) {
+      typingRow = document.createElement("div");
+      typingRow.className = "hz-row hz-row-bot hz-typing";
+      typingRow.setAttribute("aria-label", "助手正在输入");
+      var bubble = document.createElement("div");
+      bubble.className = "hz-bubble";
+      for (var i = 0; i < 3; i++) {
+        var dot = document.createElement("span");
+        dot.className = "hz-dot";
+        bubble.appendChild(dot);
+      }
+      typingRow.appendChild(bubble);
+      list.appendChild(typingRow);
+      list.scrollTop = list.scrollHeight;
+    } else if (!on && typingRow) {
+      typingRow.remove();
+      typingRow = null;
+    }
+    if (on) typingTimer = window.setTimeout(function () { setTyping(false); }, TYPING_TIMEOUT_MS);
+  }
+
+  function add(message) {
+    message.at = Date.now();
+    state.messages.push(message);
+    saveState();
+    renderAll();
+  }
+
+  // --- talking to Rasa -----------------------------------------------------------------------------------------------
+
+  var socket = window.io(root.dataset.socketUrl, {
+    path: root.dataset.socketPath || "/socket.io",
+    transports: ["websocket", "polling"],
+    reconnectionDelayMax: 10000,
+  });
+
+  function setStatus(stateName, text) {
+    statusLine.dataset.state = stateName;
+    statusLine.textContent = text;
+  }
+
+  function send(text, shown) {
+    text = String(text || "").trim();
+    if (!text) return;
+    if (shown !== null) add({ from: "user", text: shown === undefined ? text : shown });
+    socket.emit("user_uttered", { message: text, session_id: state.sessionId });
+    setTyping(true);
+  }
+
+  function choose(index, choice) {
+    var message = state.messages[index];
+    if (!message || message.chosen != null) return;
+    message.chosen = choice;
+    var button = message.buttons[choice];
+    send(button.payload, button.title);
+  }
+
+  function fromBot(data) {
+    if (!data || typeof data !== "object") return;
+    var handoff = data.handoff || (data.custom && data.custom.handoff) || (data.data && data.data.handoff);
+    if (handoff) relay.update(handoff);
+    var text = typeof data.text === "string" ? data.text : "";
+    var buttons = (data.quick_replies || data.buttons || [])
+      .filter(function (b) { return b && b.title && (b.payload || b.url); })
+      .map(function (b) { return { title: String(b.title), payload: String(b.payload || b.url) }; });
+    var image = data.attachment && data.attachment.type === "image" && data.attachment.payload
+      ? data.attachment.payload.src : data.image;
+    if (!text && !buttons.length && !image) return;
+    setTyping(false);
+    add({ from: "bot", text: text, buttons: buttons, image: typeof image === "string" ? image : undefined });
+  }
+
+  socket.on("connect", function () {
+    setStatus("online", "在线");
+    socket.emit("session_request", { session_id: state.sessionId });
+  });
+  socket.on("session_confirm", function () {
+    if (!state.messages.length) send(WELCOME_PAYLOAD, null);
+  });
+  socket.on("bot_uttered", fromBot);
+  socket.on("disconnect", function () { setStatus("offline", "连接已断开，正在重连…"); });
+  socket.on("connect_error", function () { setStatus("offline", "暂时连不上服务器，正在重试…"); });
+
+  // --- officer replies while a hand-off ticket is open ---------------------------------------------------------------
+  //
+  // Integration point with the hand-off part. The page gets data-poll-url from the web app route named
+  // "handoff_poll" (empty while there is none). A bot message carrying {"handoff": {"poll_token": …}} (as the socket
+  // message itself, or under "custom"/"data") starts polling GET <poll-url>?token=<poll_token>, which answers
+  // {"status": "open"|"assigned"|"resolved"|"closed", "messages": [{"id", "author": "officer"|"system", "text",
+  // "officer"?}]}; the messages are shown once each. {"handoff": {"status": "closed"}}, a final status, or a 404
+  // stops it. The token is kept with the conversation, so polling resumes after a reload.
+
+  var relay = (function () {
+    var pollUrl = root.dataset.pollUrl || "";
+    var timer = null;
+    var OPEN_MS = 4000;
+    var FINAL = ["resolved", "closed"];
+
+    function stop() {
+      window.clearTimeout(timer);
+      timer = null;
+    }
+
+    function schedule(ms) {
+      stop();
+      if (pollUrl && state.relay && state.relay.token) timer = window.setTimeout(poll, ms);
+    }
+
+    function poll() {
+      var token = state.relay && state.relay.token;
+      if (!token) return;
+      fetch(pollUrl + (pollUrl.indexOf("?") >= 0 ? "&" : "?") + "token=" + encodeURIComponent(token), {
+        headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin",
+      }).then(function (response) {
+        if (response.status === 404 || response.status === 410) return { status: "closed", messages: [] };
+        if (!response.ok) throw new Error("poll " + response.status);
+        return response.json();
+      }).then(function (answer) {
+        var seen = state.relay ? state.relay.seen || [] : [];
+        (answer.messages || []).forEach(function (m) {
+          if (!m || typeof m.text !== "string" || seen.indexOf(m.id) >= 0) return;
+          seen.push(m.id);
+          add({ from: m.author === "system" ? "system" : "officer", text: m.text, name: m.officer || "" });
+        });
+        if (state.relay) state.relay.seen = seen.slice(-200);
+        if (FINAL.indexOf(answer.status) >= 0) update({ status: answer.status });
+        else saveState();
+        schedule(OPEN_MS);
+      }).catch(function () { schedule(OPEN_MS * 3); });
+    }
+
+    function update(handoff) {
+      if (handoff.poll_token) {
+        state.relay = { token: String(handoff.poll_token), seen: (state.relay && state.relay.seen) || [] };
+        saveState();
+        schedule(0);
+      } else if (FINAL.indexOf(handoff.status) >= 0 && state.relay) {
+        state.relay = null;
+        saveState();
+        stop();
+      }
+    }
+
+    return { update: update, resume: function () { schedule(0); }, stop: stop };
+  })();
+
+  // --- the composer ----------------------------------------------------------------------------------------------------
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    grow();
+    send(text);
+  });
+
+  input.addEventListener("keydown", function (event) {
+    // Enter sends, Shift+Enter is a new line; never while an input method is composing Chinese
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : sendButton.click();
+    }
+  });
+
+  function grow() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  }
+  input.addEventListener("input", grow);
+
+  resetButton.addEventListener("click", function () {
+    if (!window.confirm("清空当前对话记录并开始新的对话？")) return;
+    relay.stop();
+    state = freshState();
+    saveState();
+    setTyping(false);
+    renderAll();
+    socket.disconnect().connect(); // leave the old conversation's room; "connect" asks for the new session
+  });
+
+  renderAll();
+  relay.resume();
+})();
