@@ -20,7 +20,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -63,6 +63,11 @@ class TextNormalizer(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
             self._normalize(example)
+            # An annotation such as [個體戶](entity_type) keeps its Traditional value while the text becomes
+            # Simplified; left alone, EntitySynonymMapper would learn 个体户 → 個體戶. Normalise the values too.
+            for entity in example.get(ENTITIES) or []:
+                if isinstance(entity.get("value"), str):
+                    entity["value"] = normalize_text(entity["value"], self.max_chars)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -49,3 +49,15 @@ def test_components_mark_empty_input_and_keep_real_text():
     assert empty.get("intent")["name"] == "empty_input"
     assert real.get("text") == "开公司"
     assert real.get("intent")["name"] == "greet"
+
+
+def test_training_annotations_in_traditional_characters_are_normalised_too():
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    example = Message(
+        data={"text": "那個體戶呢", "intent": "inform_entity_type",
+              "entities": [{"entity": "entity_type", "start": 1, "end": 4, "value": "個體戶"}]}
+    )
+    TextNormalizer({"max_chars": 2000}).process_training_data(TrainingData([example]))
+    assert example.get("text") == "那个体户呢"
+    assert example.get("entities")[0]["value"] == "个体户"
