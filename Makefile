@@ -49,6 +49,7 @@ run: install db train ## set everything up and run the bot: Rasa :5005, actions 
 test: install db train ## set everything up and run all tests: data validation, pytest, conversation stories, NLU figures
 	$(RASA) data validate --domain bot/domain --data data --config config.yml
 	$(PY) scripts/build_vocab.py --check
+	scripts/ensure_browser.sh
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-stories
 

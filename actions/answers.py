@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import names
+from actions import handoff, names
 from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
 from actions.knowledge_base.repository import Answer, KnowledgeRepository, knowledge_repository
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
@@ -164,6 +164,10 @@ class ActionClarify(Action):
             matches = faq_search.search(kb, text, limit=3)
             if matches and matches[0].score >= ANSWER_THRESHOLD:
                 return send_answer(dispatcher, domain, matches[0].answer)
+            fallback = intent != names.INTENT_OUT_OF_SCOPE
+            if fallback and handoff.is_second_fallback(tracker):
+                kb.record_unanswered(text, "fallback")
+                return handoff.start_handoff_events(handoff.REASON_FALLBACK)  # second fallback in a row: a person
             buttons: List[Dict[str, str]] = []
             if intent != names.INTENT_OUT_OF_SCOPE:  # out of scope: only a close match, never a guess
                 buttons = [self._button(m.answer) for m in matches if m.score >= SUGGEST_THRESHOLD]
@@ -176,7 +180,7 @@ class ActionClarify(Action):
             dispatcher.utter_message(response="utter_out_of_scope")
         else:
             dispatcher.utter_message(response="utter_clarify_none")
-        return []
+        return [handoff.fallback_marker(tracker)] if fallback else []
 
     @staticmethod
     def _button(answer: Answer) -> Dict[str, str]:

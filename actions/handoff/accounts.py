@@ -1,0 +1,297 @@
+"""Console accounts: argon2 password hashes, server-side sessions, login throttling, and the first administrator.
+
+Sessions live in the database so that signing out, deactivating an account and expiry take effect at once; the
+browser only holds a signed random token whose hash is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Iterator, List, Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from actions.handoff.models import (
+    ROLE_ADMIN,
+    ROLE_OFFICER,
+    AuditEntry,
+    ConsoleSession,
+    LoginAttempt,
+    Officer,
+)
+from actions.handoff.repository import hash_token, now
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 12
+PLACEHOLDER_PASSWORDS = frozenset({"changeme", "change-me", "password", "admin", "secret", "123456", "please-change"})
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_MAX_AGE = timedelta(hours=8)
+TOUCH_EVERY = timedelta(seconds=60)
+# login throttling: failures of one account name from one address, and of one address over all names
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT_AND_IP = 5
+MAX_FAILURES_PER_IP = 30
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_problem(password: str) -> Optional[str]:
+    """Why ``password`` is not acceptable (in Chinese, for the console), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+    if password.lower() in PLACEHOLDER_PASSWORDS or len(set(password)) < 4:
+        return "密码太简单"
+    return None
+
+
+@dataclass(frozen=True)
+class SignIn:
+    officer: Optional[Officer]
+    throttled: bool = False
+
+
+class AccountRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ---- accounts -----------------------------------------------------------------------------------------
+
+    def officer(self, officer_id: int) -> Optional[Officer]:
+        return self.session.get(Officer, officer_id)
+
+    def by_username(self, username: str) -> Optional[Officer]:
+        query = select(Officer).where(func.lower(Officer.username) == username.strip().lower())
+        return self.session.execute(query).scalars().first()
+
+    def officers(self, active_only: bool = False) -> List[Officer]:
+        query = select(Officer).order_by(Officer.username)
+        if active_only:
+            query = query.where(Officer.active.is_(True))
+        return list(self.session.execute(query).scalars())
+
+    def count(self) -> int:
+        return int(self.session.execute(select(func.count(Officer.id))).scalar() or 0)
+
+    def create(self, username: str, display_name: str, password: str, role: str = ROLE_OFFICER) -> Officer:
+        if role not in (ROLE_ADMIN, ROLE_OFFICER):
+            raise ValueError(role)
+        problem = password_problem(password)
+        if problem:
+            raise ValueError(problem)
+        if self.by_username(username):
+            raise ValueError("用户名已存在")
+        officer = Officer(
+            username=username.strip(),
+            display_name=display_name.strip() or username.strip(),
+            password_hash=hash_password(password),
+            role=role,
+            active=True,
+            created_at=now(),
+        )
+        self.session.add(officer)
+        self.session.flush()
+        return officer
+
+    def set_password(self, officer: Officer, password: str) -> None:
+        problem = password_problem(password)
+        if problem:
+            raise ValueError(problem)
+        officer.password_hash = hash_password(password)
+        self.revoke_sessions(officer)
+
+    def set_active(self, officer: Officer, active: bool) -> None:
+        officer.active = active
+        if not active:
+            self.revoke_sessions(officer)
+
+    def check_password(self, officer: Officer, password: str) -> bool:
+        try:
+            _hasher.verify(officer.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if _hasher.check_needs_rehash(officer.password_hash):
+            officer.password_hash = hash_password(password)
+        return True
+
+    # ---- signing in ---------------------------------------------------------------------------------------
+
+    def is_throttled(self, username: str, ip: str) -> bool:
+        since = now() - THROTTLE_WINDOW
+        name = username.strip().lower()[:80]
+        last_success = self.session.execute(
+            select(func.max(LoginAttempt.at)).where(
+                LoginAttempt.username == name, LoginAttempt.ip == ip, LoginAttempt.success.is_(True)
+            )
+        ).scalar()
+        account_since = max(since, last_success) if last_success else since
+        account_failures = self.session.execute(
+            select(func.count(LoginAttempt.id)).where(
+                LoginAttempt.username == name,
+                LoginAttempt.ip == ip,
+                LoginAttempt.success.is_(False),
+                LoginAttempt.at > account_since,
+            )
+        ).scalar()
+        ip_failures = self.session.execute(
+            select(func.count(LoginAttempt.id)).where(
+                LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since
+            )
+        ).scalar()
+        return account_failures >= MAX_FAILURES_PER_ACCOUNT_AND_IP or ip_failures >= MAX_FAILURES_PER_IP
+
+    def sign_in(self, username: str, password: str, ip: str) -> SignIn:
+        """Check the credentials unless this account name and address are throttled; record the attempt."""
+        name = username.strip().lower()[:80]
+        if self.is_throttled(name, ip):
+            self._audit(None, name, "login_throttled", ip)
+            return SignIn(None, throttled=True)
+        officer = self.by_username(name) if name else None
+        if officer is None:
+            self._spend_time(password)
+            ok = False
+        else:
+            ok = self.check_password(officer, password) and officer.active
+        self.session.add(LoginAttempt(username=name, ip=ip, success=ok, at=now()))
+        if not ok:
+            self._audit(officer, name, "login_failed", ip)
+            return SignIn(None)
+        officer.last_login_at = now()
+        self._audit(officer, name, "login", ip)
+        return SignIn(officer)
+
+    @staticmethod
+    def _spend_time(password: str) -> None:
+        """Verify against a dummy hash so an unknown name takes as long as a wrong password."""
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            pass
+
+    # ---- sessions -----------------------------------------------------------------------------------------
+
+    def start_session(self, officer: Officer) -> tuple[ConsoleSession, str]:
+        token = secrets.token_urlsafe(32)
+        started = now()
+        row = ConsoleSession(
+            token_hash=hash_token(token),
+            officer_id=officer.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=started,
+            last_seen_at=started,
+            expires_at=started + SESSION_MAX_AGE,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row, token
+
+    def live_session(self, token: str, touch: bool = True) -> Optional[ConsoleSession]:
+        """The session of ``token`` if it is neither revoked, idle too long, past its lifetime, nor of an account
+        that was deactivated; ``touch`` counts this request as activity (stored at most once a minute)."""
+        row = (
+            self.session.execute(select(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token)))
+            .scalars()
+            .first()
+        )
+        if row is None or row.revoked_at is not None:
+            return None
+        moment = now()
+        if moment >= row.expires_at or moment - row.last_seen_at > SESSION_IDLE or not row.officer.active:
+            if row.revoked_at is None:
+                row.revoked_at = moment
+            return None
+        if touch and moment - row.last_seen_at > TOUCH_EVERY:
+            row.last_seen_at = moment
+        return row
+
+    def end_session(self, row: ConsoleSession) -> None:
+        row.revoked_at = now()
+
+    def revoke_sessions(self, officer: Officer) -> None:
+        self.session.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.officer_id == officer.id, ConsoleSession.revoked_at.is_(None))
+            .values(revoked_at=now())
+            .execution_options(synchronize_session=False)
+        )
+
+    # ---- audit --------------------------------------------------------------------------------------------
+
+    def audit_log(self, limit: int = 200, offset: int = 0, ticket_id: Optional[int] = None) -> List[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+        if ticket_id is not None:
+            query = query.where(AuditEntry.ticket_id == ticket_id)
+        return list(self.session.execute(query).scalars())
+
+    def audit(self, officer: Optional[Officer], action: str, ip: Optional[str], detail: Optional[str] = None) -> None:
+        self._audit(officer, officer.username if officer else "-", action, ip, detail)
+
+    def _audit(
+        self, officer: Optional[Officer], username: str, action: str, ip: Optional[str], detail: Optional[str] = None
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                at=now(),
+                officer_id=officer.id if officer else None,
+                username=(username or "-")[:80],
+                action=action,
+                detail=(detail or "")[:300] or None,
+                ip=ip,
+            )
+        )
+
+
+@contextmanager
+def account_repository() -> Iterator[AccountRepository]:
+    from actions.db import session_scope
+
+    with session_scope() as session:
+        yield AccountRepository(session)
+
+
+def seed_admin() -> dict:
+    """The first administrator (a seeder of ``make db``): CONSOLE_ADMIN_USER / CONSOLE_ADMIN_PASSWORD, or, when
+    the password is unset, a random one printed once. Existing accounts are never changed."""
+    from actions.settings import get_settings
+
+    settings = get_settings()
+    username = settings.console_admin_user or "admin"
+    password = settings.console_admin_password
+    if password:
+        problem = password_problem(password)
+        if problem:
+            raise SystemExit(
+                f"CONSOLE_ADMIN_PASSWORD is not acceptable: {problem}（至少 {MIN_PASSWORD_LENGTH} 位，不能是占位符）"
+            )
+    with account_repository() as accounts:
+        if accounts.by_username(username) is not None:
+            return {"admin": "exists"}
+        if not settings.console_admin_user and accounts.count() > 0:
+            return {"admin": "exists"}
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(15)
+        accounts.create(username, "系统管理员", password, role=ROLE_ADMIN)
+    if generated:
+        print(
+            "\n  ================================================================\n"
+            f"  控制台管理员账号已创建 / console admin created: {username}\n"
+            f"  初始密码 / password (shown only this once): {password}\n"
+            "  登录后请在「修改密码」中更换 / change it after signing in.\n"
+            "  ================================================================\n",
+            flush=True,
+        )
+        return {"admin": "created (random password printed above)"}
+    return {"admin": "created from CONSOLE_ADMIN_USER/CONSOLE_ADMIN_PASSWORD"}

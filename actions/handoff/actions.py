@@ -1,0 +1,556 @@
+"""The user's side of the hand-off: Rasa custom actions and form validations.
+
+Flow (data/rules/handoff.yml): ``request_human``/``not_helpful`` (or two fallbacks in a row, or another action
+returning ``start_handoff_events``) → ``action_handoff_start`` → ``handoff_form`` (topic, summary, name, phone,
+consent) → ``action_handoff_submit`` creates the ticket → ``handoff_chat_form`` relays every message to the ticket
+and brings back officer replies, until the officer resolves the ticket or the user says 结束人工 →
+``action_handoff_relay_end`` returns the user to the bot and asks for a rating (``action_handoff_rate``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, FollowupAction, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS, contact
+from actions.handoff import names as n
+from actions.handoff.delivery import officer_message_text
+from actions.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATUS_OPEN, STATUS_RESOLVED, Ticket
+from actions.handoff.office_hours import OfficeHours, format_moment
+from actions.handoff.repository import NewTicket, TicketRepository, TranscriptLine, ticket_repository
+from actions.rendering import original_user_text, response_text
+from actions.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+RepositoryScope = Callable[[], Any]
+Clock = Callable[[], datetime]
+
+# user turns that say nothing about the question itself (skipped when drafting the summary)
+_NO_CONTENT_INTENTS = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thanks",
+        "affirm",
+        "deny",
+        "bot_challenge",
+        "empty_input",
+        n.INTENT_REQUEST_HUMAN,
+        n.INTENT_NOT_HELPFUL,
+        n.INTENT_END,
+        n.INTENT_STATUS,
+        n.INTENT_RATE,
+    }
+)
+SUMMARY_DRAFT_CHARS = 60
+SUMMARY_CHARS = 200
+STATUS_CONFIDENCE = 0.6
+
+
+def _intent(tracker: Tracker) -> tuple[str, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name") or "", float(intent.get("confidence") or 0.0)
+
+
+def _session_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    events = list(tracker.events)
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "session_started":
+            return events[i + 1 :]
+    return events
+
+
+def _as_utc(timestamp: Any) -> Optional[datetime]:
+    try:
+        return datetime.utcfromtimestamp(float(timestamp))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def transcript(tracker: Tracker) -> List[TranscriptLine]:
+    """The user's and the bot's messages of this session up to the start of the hand-off."""
+    events = _session_events(tracker)
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "action" and events[i].get("name") == "action_handoff_start":
+            events = events[:i]
+            break
+    lines = []
+    for event in events:
+        kind, text = event.get("event"), (event.get("text") or "").strip()
+        if kind in ("user", "bot") and text:
+            author = AUTHOR_USER if kind == "user" else AUTHOR_BOT
+            lines.append(TranscriptLine(author, text, _as_utc(event.get("timestamp"))))
+    return lines
+
+
+def summary_draft(tracker: Tracker) -> Optional[str]:
+    """The user's latest message that carries the question ("转人工" alone does not), as one line."""
+    for event in reversed(_session_events(tracker)):
+        if event.get("event") != "user":
+            continue
+        text = (event.get("text") or "").strip()
+        if not text or text.startswith("/") or not contact.compact(text):
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent in _NO_CONTENT_INTENTS and len(contact.compact(text)) <= 8:
+            continue
+        return contact.one_line(text, SUMMARY_DRAFT_CHARS)
+    return None
+
+
+def office_hours(tickets: TicketRepository) -> OfficeHours:
+    settings = get_settings()
+    return OfficeHours.from_spec(tickets.office_hours_spec(settings.office_hours), settings.timezone)
+
+
+def status_text(
+    domain: DomainDict, ticket: Ticket, hours: Optional[OfficeHours] = None, moment: Optional[datetime] = None
+) -> str:
+    if ticket.status == STATUS_OPEN and hours is not None and moment is not None and not hours.is_open(moment):
+        pickup = hours.next_opening(moment)
+        if pickup is not None:
+            return response_text(domain, "utter_ticket_state_open_closed_hours", pickup=format_moment(pickup))
+    return response_text(domain, f"utter_ticket_state_{ticket.status}")
+
+
+def send_waiting_replies(
+    dispatcher: CollectingDispatcher,
+    tickets: TicketRepository,
+    ticket: Ticket,
+    channel: str,
+    include_notices: bool = True,
+) -> int:
+    """Officer replies (and notices) waiting for the user, sent with this turn's answer; returns how many."""
+    sent = 0
+    for message in tickets.take_undelivered(ticket, channel):
+        if message.author == AUTHOR_SYSTEM and not include_notices:
+            continue
+        dispatcher.utter_message(text=officer_message_text(message))
+        sent += 1
+    return sent
+
+
+def _reset_form() -> List[Dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in n.FORM_SLOTS] + [
+        SlotSet(n.SUMMARY_DRAFT, None),
+        SlotSet(n.REASON, None),
+        SlotSet(n.TOPIC_HINT, None),
+    ]
+
+
+class ActionHandoffStart(Action):
+    """Introduce the hand-off and open the contact form, or rejoin the user's open ticket.
+
+    Domain: form ``handoff_form``, ``handoff_chat_form``; slots ``handoff_reason``, ``handoff_summary_draft``,
+    ``handoff_topic_hint``, ``handoff_ticket``; responses ``utter_handoff_intro_<reason>``,
+    ``utter_handoff_phone_note``, ``utter_handoff_already_open``, ``utter_ticket_state_*``.
+    """
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
+        self.repository_scope = repository_scope
+
+    def name(self) -> Text:
+        return "action_handoff_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        intent, _ = _intent(tracker)
+        reason = tracker.get_slot(n.REASON) or {
+            n.INTENT_NOT_HELPFUL: REASON_NOT_HELPFUL,
+            "nlu_fallback": REASON_FALLBACK,
+        }.get(intent, REASON_USER_REQUEST)
+        if reason not in REASONS:
+            reason = REASON_USER_REQUEST
+        with self.repository_scope() as tickets:
+            active = tickets.active_ticket_of(tracker.sender_id)
+            if active is not None:
+                dispatcher.utter_message(
+                    text=response_text(
+                        domain, "utter_handoff_already_open", ticket=active.number, status=status_text(domain, active)
+                    )
+                )
+                return [SlotSet(n.TICKET, active.number), *_reset_form(), FollowupAction(n.CHAT_FORM)]
+        text = original_user_text(tracker)
+        dispatcher.utter_message(response=f"utter_handoff_intro_{reason}")
+        if reason == REASON_USER_REQUEST and "电话" in text:
+            dispatcher.utter_message(response="utter_handoff_phone_note")
+        topic = tracker.get_slot(n.TOPIC_HINT)
+        if topic not in contact.TOPIC_NAMES:
+            topic = contact.COMPLAINT_TOPIC if reason == REASON_USER_REQUEST and "投诉" in text else None
+        draft = tracker.get_slot(n.SUMMARY_DRAFT) or summary_draft(tracker)
+        return [
+            *_reset_form(),
+            SlotSet(n.TOPIC, topic),
+            SlotSet(n.SUMMARY_DRAFT, draft),
+            SlotSet(n.REASON, reason),
+            SlotSet(n.REQUESTED_SLOT, None),
+            FollowupAction(n.HANDOFF_FORM),
+        ]
+
+
+class ActionAskHandoffSummary(Action):
+    """Ask for the one-line summary, offering the draft taken from the conversation when there is one."""
+
+    def name(self) -> Text:
+        return "action_ask_handoff_summary"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        draft = tracker.get_slot(n.SUMMARY_DRAFT)
+        if draft:
+            variant = domain["responses"]["utter_ask_handoff_summary_with_draft"][0]
+            dispatcher.utter_message(
+                text=response_text(domain, "utter_ask_handoff_summary_with_draft", draft=draft),
+                buttons=variant.get("buttons"),
+            )
+        else:
+            dispatcher.utter_message(response="utter_ask_handoff_summary")
+        return []
+
+
+class ValidateHandoffForm(FormValidationAction):
+    """One ``validate_<slot>`` per question of the contact form."""
+
+    def name(self) -> Text:
+        return "validate_handoff_form"
+
+    async def validate_handoff_topic(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        topic = contact.match_topic(str(value or ""))
+        result: Dict[Text, Any] = {n.TOPIC: topic}
+        text = str(value or "")
+        if topic == contact.OTHER_TOPIC and len(contact.compact(text)) > 8 and not tracker.get_slot(n.SUMMARY_DRAFT):
+            result[n.SUMMARY_DRAFT] = contact.one_line(text, SUMMARY_DRAFT_CHARS)
+        return result
+
+    async def validate_handoff_summary(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = str(value or "")
+        draft = tracker.get_slot(n.SUMMARY_DRAFT)
+        if draft and contact.keeps_draft(text):
+            return {n.SUMMARY: draft}
+        if len(contact.compact(text)) < 2 or text.startswith("/"):
+            dispatcher.utter_message(response="utter_handoff_invalid_summary")
+            return {n.SUMMARY: None}
+        return {n.SUMMARY: contact.one_line(text, SUMMARY_CHARS)}
+
+    async def validate_handoff_contact_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        name = contact.valid_contact_name(str(value or ""))
+        if name is None:
+            dispatcher.utter_message(response="utter_handoff_invalid_name")
+        return {n.CONTACT_NAME: name}
+
+    async def validate_handoff_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        phone = contact.normalize_phone(str(value or ""))
+        if phone is None:
+            dispatcher.utter_message(response="utter_handoff_invalid_phone")
+        return {n.PHONE: phone}
+
+    async def validate_handoff_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is True:
+            return {n.CONSENT: True}
+        text = str(value or "")
+        intent, confidence = _intent(tracker)
+        if contact.is_agreement(text) or (
+            intent == n.INTENT_AFFIRM and confidence >= 0.8 and not contact.is_refusal(text)
+        ):
+            return {n.CONSENT: True}
+        dispatcher.utter_message(response="utter_handoff_consent_required")
+        return {n.CONSENT: None}
+
+
+class ActionHandoffCancel(Action):
+    """结束人工/取消人工: leave the contact form, or close the user's open ticket when no form is active."""
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
+        self.repository_scope = repository_scope
+
+    def name(self) -> Text:
+        return "action_handoff_cancel"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        if (tracker.active_loop or {}).get("name") == n.HANDOFF_FORM:
+            dispatcher.utter_message(response="utter_handoff_cancelled")
+            return [ActiveLoop(None), SlotSet(n.REQUESTED_SLOT, None), *_reset_form()]
+        with self.repository_scope() as tickets:
+            ticket = tickets.active_ticket_of(tracker.sender_id)
+            if ticket is None:
+                dispatcher.utter_message(response="utter_handoff_nothing_to_end")
+                return [ActiveLoop(None), SlotSet(n.TICKET, None)]
+            tickets.close_by_user(ticket)
+            number, rate = ticket.number, tickets.needs_rating(ticket)
+        dispatcher.utter_message(text=response_text(domain, "utter_handoff_back_closed", ticket=number))
+        if rate:
+            dispatcher.utter_message(response="utter_handoff_ask_rating")
+        return [ActiveLoop(None), SlotSet(n.TICKET, None)]
+
+
+class ActionHandoffSubmit(Action):
+    """Create the ticket from the form, with the conversation so far, and say what happens next and when.
+
+    The next action (rule) is ``handoff_chat_form``, which relays the user's messages while the ticket is open.
+    """
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository, clock: Clock = datetime.utcnow) -> None:
+        self.repository_scope = repository_scope
+        self.clock = clock
+
+    def name(self) -> Text:
+        return "action_handoff_submit"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        channel = tracker.get_latest_input_channel() or "rest"
+        moment = self.clock()
+        new = NewTicket(
+            sender_id=tracker.sender_id,
+            channel=channel,
+            reason=tracker.get_slot(n.REASON) or REASON_USER_REQUEST,
+            topic=tracker.get_slot(n.TOPIC) or contact.OTHER_TOPIC,
+            summary=tracker.get_slot(n.SUMMARY) or "",
+            contact_name=tracker.get_slot(n.CONTACT_NAME) or "",
+            phone=tracker.get_slot(n.PHONE) or "",
+            consent=tracker.get_slot(n.CONSENT) is True,
+        )
+        if not (new.consent and new.phone and new.contact_name and new.summary):
+            return _reset_form()  # the form was left before it was complete: nothing to submit
+        with self.repository_scope() as tickets:
+            hours = office_hours(tickets)
+            open_now = hours.is_open(moment)
+            pickup = hours.next_opening(moment)
+            new = replace(new, pickup_at=_naive_utc(pickup))
+            ticket, token = tickets.open_ticket(new, transcript(tracker))
+            number = ticket.number
+        log.info(
+            "hand-off ticket %s opened (channel %s, topic %s, phone %s)",
+            number,
+            channel,
+            new.topic,
+            contact.mask_phone(new.phone),
+        )
+        values = {"ticket": number, "phone": contact.mask_phone(new.phone)}
+        if open_now:
+            dispatcher.utter_message(text=response_text(domain, "utter_handoff_created", **values))
+        else:
+            values.update(hours=hours.describe(), pickup=format_moment(pickup) if pickup else "下一个工作日")
+            dispatcher.utter_message(text=response_text(domain, "utter_handoff_created_closed", **values))
+        if channel != "wechat":
+            # for the web page: poll GET /api/handoff/messages with this token for officer replies
+            dispatcher.utter_message(
+                json_message={"handoff": {"ticket": number, "poll_token": token, "poll_url": "/api/handoff/messages"}}
+            )
+        return [*_reset_form(), SlotSet(n.TICKET, number), SlotSet(n.RELAY, None)]
+
+
+def _naive_utc(moment: Optional[datetime]) -> Optional[datetime]:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class ValidateHandoffChatForm(FormValidationAction):
+    """While a ticket is open every message lands in ``handoff_relay``: store it on the ticket, send the officer
+    replies that are waiting, and empty the slot so the form goes on. The form ends (``requested_slot`` None) when
+    the ticket is closed or the user says 结束人工/取消人工; ``action_handoff_relay_end`` then takes over."""
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
+        self.repository_scope = repository_scope
+
+    def name(self) -> Text:
+        return "validate_handoff_chat_form"
+
+    async def validate_handoff_relay(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = original_user_text(tracker).strip()
+        intent, confidence = _intent(tracker)
+        channel = tracker.get_latest_input_channel() or "rest"
+        done = {n.RELAY: None, n.REQUESTED_SLOT: None}
+        with self.repository_scope() as tickets:
+            ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET)) or tickets.active_ticket_of(
+                tracker.sender_id
+            )
+            if ticket is None:
+                return done
+            if not ticket.is_active:
+                send_waiting_replies(dispatcher, tickets, ticket, channel, include_notices=False)
+                rating = (
+                    contact.parse_rating(text) if intent == n.INTENT_RATE or len(contact.compact(text)) <= 5 else None
+                )
+                if rating and tickets.needs_rating(ticket):
+                    # the user saw the resolution (poll or push) and answers the rating question right away
+                    tickets.rate(ticket, rating)
+                    back = (
+                        "utter_handoff_back_resolved"
+                        if ticket.status == STATUS_RESOLVED
+                        else "utter_handoff_back_closed"
+                    )
+                    dispatcher.utter_message(text=response_text(domain, back, ticket=ticket.number))
+                    dispatcher.utter_message(text=response_text(domain, "utter_handoff_rating_thanks", rating=rating))
+                return {**done, n.TICKET: ticket.number}
+            if contact.is_end_request(text, intent, confidence):
+                send_waiting_replies(dispatcher, tickets, ticket, channel, include_notices=False)
+                tickets.close_by_user(ticket)
+                return {**done, n.TICKET: ticket.number}
+            if text and not text.startswith("/"):
+                tickets.add_user_message(ticket, text)
+            sent = send_waiting_replies(dispatcher, tickets, ticket, channel)
+            if intent == n.INTENT_STATUS and confidence >= STATUS_CONFIDENCE:
+                hours = office_hours(tickets)
+                dispatcher.utter_message(response="utter_ticket_status_header")
+                dispatcher.utter_message(text=_status_line(domain, ticket, hours, datetime.utcnow()))
+            elif not sent and tickets.user_messages_waiting(ticket) == 1:
+                dispatcher.utter_message(text=response_text(domain, "utter_handoff_relay_ack", ticket=ticket.number))
+            return {n.RELAY: None, n.TICKET: ticket.number}
+
+
+class ActionAskHandoffRelay(Action):
+    """The relay form "asks" for the next message silently: while a ticket is open the bot does not answer."""
+
+    def name(self) -> Text:
+        return "action_ask_handoff_relay"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        return []
+
+
+class ActionHandoffRelayEnd(Action):
+    """After the relay form: tell the user they are back with the bot and ask for a rating when one is due."""
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
+        self.repository_scope = repository_scope
+
+    def name(self) -> Text:
+        return "action_handoff_relay_end"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = [SlotSet(n.TICKET, None), SlotSet(n.RELAY, None)]
+        with self.repository_scope() as tickets:
+            ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET))
+            if ticket is None or ticket.is_active or ticket.rating is not None:
+                return events  # (a rating given in the closing turn was already answered by the validation)
+            number, status, rate = ticket.number, ticket.status, tickets.needs_rating(ticket)
+        back = "utter_handoff_back_resolved" if status == STATUS_RESOLVED else "utter_handoff_back_closed"
+        dispatcher.utter_message(text=response_text(domain, back, ticket=number))
+        if rate:
+            dispatcher.utter_message(response="utter_handoff_ask_rating")
+        return events
+
+
+def _status_line(domain: DomainDict, ticket: Ticket, hours: OfficeHours, moment: datetime) -> str:
+    created = format_moment(hours.local(ticket.created_at))
+    return response_text(
+        domain,
+        "utter_ticket_status_line",
+        ticket=ticket.number,
+        topic=ticket.topic,
+        status=status_text(domain, ticket, hours, moment),
+        created=created,
+    )
+
+
+class ActionTicketStatus(Action):
+    """我的工单怎么样了: the state of the user's latest tickets."""
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository, clock: Clock = datetime.utcnow) -> None:
+        self.repository_scope = repository_scope
+        self.clock = clock
+
+    def name(self) -> Text:
+        return "action_ticket_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        with self.repository_scope() as tickets:
+            mine = tickets.tickets_of(tracker.sender_id, limit=5)
+            if not mine:
+                dispatcher.utter_message(response="utter_ticket_status_none")
+                return []
+            hours = office_hours(tickets)
+            lines = [_status_line(domain, t, hours, self.clock()) for t in mine]
+        dispatcher.utter_message(text="\n".join([response_text(domain, "utter_ticket_status_header"), *lines]))
+        return []
+
+
+class ActionHandoffRate(Action):
+    """Record the 1–5 satisfaction rating of the user's last closed ticket."""
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
+        self.repository_scope = repository_scope
+
+    def name(self) -> Text:
+        return "action_handoff_rate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        rating = None
+        for entity in tracker.latest_message.get("entities") or []:
+            if entity.get("entity") == n.ENTITY_RATING:
+                rating = contact.parse_rating(str(entity.get("value")))
+        if rating is None:
+            rating = contact.parse_rating(original_user_text(tracker))
+        with self.repository_scope() as tickets:
+            ticket = tickets.ticket_to_rate(tracker.sender_id)
+            if ticket is None:
+                dispatcher.utter_message(response="utter_handoff_no_rating_due")
+                return []
+            if rating is None:
+                dispatcher.utter_message(response="utter_handoff_rating_invalid")
+                return []
+            tickets.rate(ticket, rating)
+        dispatcher.utter_message(text=response_text(domain, "utter_handoff_rating_thanks", rating=rating))
+        return []
+
+
+class ActionSessionStart(Action):
+    """Start a session as Rasa does; if the user still has an open ticket (they come back after the session
+    expired), resume the relay so their messages keep going to the officer."""
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
+        self.repository_scope = repository_scope
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events: List[Dict[Text, Any]] = [SessionStarted()]
+        try:
+            with self.repository_scope() as tickets:
+                ticket = tickets.active_ticket_of(tracker.sender_id)
+                number = ticket.number if ticket else None
+        except Exception:  # noqa: BLE001 - a database problem must not stop the conversation from starting
+            log.exception("could not look up open tickets at session start")
+            number = None
+        if number:
+            events += [SlotSet(n.TICKET, number), ActiveLoop(n.CHAT_FORM), SlotSet(n.REQUESTED_SLOT, n.RELAY)]
+        events.append(ActionExecuted("action_listen"))
+        return events

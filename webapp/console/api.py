@@ -1,0 +1,43 @@
+"""``GET /api/handoff/messages``: officer replies and notices waiting for a web chat user.
+
+The web page polls it while a ticket is open, with the poll token the bot sent when the ticket was created
+(``{"handoff": {"poll_token": …}}``), in the ``X-Handoff-Token`` header or the ``token`` query parameter. The token
+is random (192 bits) and stored hashed; it identifies one ticket, so a sender can read only their own. Each message
+is handed out once (whichever comes first: this poll, a push, or the user's next message).
+
+Answer: ``{"ticket": "HZ…", "status": "open"|"assigned"|"resolved"|"closed", "messages": [{"id", "author":
+"officer"|"system", "text", "officer"?}]}``; 404 for an unknown token.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from actions.handoff.models import AUTHOR_OFFICER
+from actions.handoff.repository import ticket_repository
+
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def _take(token: str):
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket_by_poll_token(token)
+        if ticket is None:
+            return None
+        messages = []
+        for message in tickets.take_undelivered(ticket, "poll"):
+            item = {"id": message.id, "author": message.author, "text": message.text}
+            if message.author == AUTHOR_OFFICER and message.officer is not None:
+                item["officer"] = message.officer.display_name
+            messages.append(item)
+        return {"ticket": ticket.number, "status": ticket.status, "messages": messages}
+
+
+async def poll_messages(request: Request) -> JSONResponse:
+    token = request.headers.get("x-handoff-token") or request.query_params.get("token") or ""
+    answer = await run_in_threadpool(_take, token.strip()) if token else None
+    if answer is None:
+        return JSONResponse({"error": "unknown token"}, status_code=404, headers=NO_STORE)
+    return JSONResponse(answer, headers=NO_STORE)
