@@ -1,4 +1,5 @@
-"""The NLU training data (data/nlu) and the held-out test set (tests/nlu/heldout.yml) stay separate and complete.
+"""The NLU training data (data/nlu/*.yml) and the held-out test sets (tests/nlu/*.yml: heldout.yml, plus one file per
+feature such as handoff.yml) stay separate and complete.
 
 Examples are compared in the form the pipeline sees them (bot.nlu_components.normalizer.normalize_text: Traditional →
 Simplified, Cantonese and typos → Mandarin, HTML stripped), so "幾耐" in one file and "多久" in the other count as
@@ -19,7 +20,7 @@ from bot.nlu_components.normalizer import normalize_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING_DIR = ROOT / "data" / "nlu"
-HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
+HELDOUT_DIR = ROOT / "tests" / "nlu"
 MIN_TRAINING_EXAMPLES = 20
 # Intents that must never get examples: set by a component (InputGuard) or by the fallback, or only by buttons.
 NO_EXAMPLES = {"empty_input", "nlu_fallback", "faq_select"}
@@ -54,7 +55,7 @@ def training() -> Dict[str, List[str]]:
 
 @pytest.fixture(scope="module")
 def heldout() -> Dict[str, List[str]]:
-    return _examples([HELDOUT])
+    return _examples(sorted(HELDOUT_DIR.glob("*.yml")))
 
 
 def test_heldout_shares_no_example_with_training(training, heldout):
