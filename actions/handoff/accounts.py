@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from actions.handoff.models import (
     ROLE_ADMIN,
     ROLE_OFFICER,
+    ROLES,
     AuditEntry,
     ConsoleSession,
     LoginAttempt,
@@ -86,7 +87,7 @@ class AccountRepository:
         return int(self.session.execute(select(func.count(Officer.id))).scalar() or 0)
 
     def create(self, username: str, display_name: str, password: str, role: str = ROLE_OFFICER) -> Officer:
-        if role not in (ROLE_ADMIN, ROLE_OFFICER):
+        if role not in ROLES:
             raise ValueError(role)
         problem = password_problem(password)
         if problem:

@@ -28,6 +28,8 @@ OUTGOING_AUTHORS = (AUTHOR_OFFICER, AUTHOR_SYSTEM)  # messages that must reach t
 # console roles
 ROLE_ADMIN = "admin"
 ROLE_OFFICER = "officer"
+ROLE_EDITOR = "editor"  # curates the FAQ/knowledge entries (actions/curation); no tickets
+ROLES = (ROLE_ADMIN, ROLE_OFFICER, ROLE_EDITOR)
 
 
 class Officer(Base):

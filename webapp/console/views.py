@@ -24,8 +24,8 @@ from actions.handoff.models import (
     AUTHOR_SYSTEM,
     AUTHOR_USER,
     FINAL_STATUSES,
-    ROLE_ADMIN,
     ROLE_OFFICER,
+    ROLES,
     STATUS_ASSIGNED,
     STATUS_OPEN,
     ConsoleSession,
@@ -544,7 +544,7 @@ async def officers_create(request: Request) -> Response:
     username = str(form.get("username", "")).strip()
     display_name = str(form.get("display_name", "")).strip()
     password = str(form.get("password", ""))
-    role = ROLE_ADMIN if form.get("role") == ROLE_ADMIN else ROLE_OFFICER
+    role = str(form.get("role")) if form.get("role") in ROLES else ROLE_OFFICER
     ip = security.client_ip(request)
     if not username or len(username) > 40 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         return await officers_page(request, "用户名只能包含字母、数字、点、横线和下划线（最多 40 位）。", 400)
