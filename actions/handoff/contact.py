@@ -110,7 +110,7 @@ def compact(text: Optional[str]) -> str:
 
 def one_line(text: Optional[str], limit: int) -> str:
     """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut)."""
-    line = " ".join(unicodedata.normalize("NFKC", text or "").split())
+    line = " ".join((text or "").split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
