@@ -6,31 +6,22 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from pathlib import Path
 from typing import Dict, List
 from urllib.parse import urlsplit
 
 import pytest
 import socketio
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]
+from tests.utils.browser import chromium
+from tests.utils.handoff import officer_replies, open_ticket
+
 TWENTY_DAYS = re.compile(r"20\s*(天|日)")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: run scripts/ensure_browser.sh (make test does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 class PageWatch:
@@ -168,9 +159,48 @@ def test_socketio_channel_replies_to_a_python_client(running_bot):
         assert confirmed == [session_id]
         client.emit("user_uttered", {"message": "简易注销要公示多少天", "session_id": session_id})
         deadline = time.monotonic() + 15
-        while not any(TWENTY_DAYS.search(m.get("text", "")) for m in replies) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not any(m.get("quick_replies") for m in replies) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the answer's last message carries its buttons as quick replies
         assert any(TWENTY_DAYS.search(m.get("text", "")) for m in replies), replies
-        assert any(m.get("quick_replies") for m in replies)  # buttons come as quick replies
+        assert any(m.get("quick_replies") for m in replies), replies
     finally:
         client.disconnect()
+
+
+def test_officer_replies_appear_while_a_ticket_is_open(running_bot, browser):
+    """The widget polls the hand-off endpoint with the ticket's poll token and shows what the officer writes.
+
+    The ticket is created and answered with the hand-off's own code, and its token handed to the page as the bot's
+    ``{"handoff": {"poll_token": …}}`` message would (the socket.io side of that message is covered in
+    tests/unit/test_webchat_channel.py).
+    """
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    watch = PageWatch(page)
+    page.goto(running_bot.web_url + "/")
+    page.locator(".hz-row-bot .hz-button").first.wait_for(timeout=15_000)
+    session = page.evaluate("JSON.parse(localStorage.getItem('hz-chat:v1')).sessionId")
+    ticket_id, token = open_ticket(running_bot.env["DATABASE_URL"], session, "socketio")
+    page.evaluate(
+        """token => { const s = JSON.parse(localStorage.getItem('hz-chat:v1'));
+                      s.relay = {token: token, url: '', seen: []};
+                      localStorage.setItem('hz-chat:v1', JSON.stringify(s)); }""",
+        token,
+    )
+    page.reload()
+    page.locator(".hz-row-bot .hz-button").first.wait_for(timeout=15_000)
+    pushed = officer_replies(
+        running_bot.env["DATABASE_URL"], ticket_id, "您好，公示期满后20日内申请即可，请带上营业执照。",
+        resolve_with="服务官已办结您的工单。",
+    )
+    assert pushed == 0  # a web page cannot be pushed to: it polls
+    officer = page.locator(".hz-row-officer", has_text="公示期满后20日内申请即可")
+    officer.wait_for(timeout=15_000)
+    assert "CBSO服务官" in officer.inner_text()
+    page.locator(".hz-row-system", has_text="服务官已办结您的工单").wait_for(timeout=15_000)
+    page.wait_for_function("JSON.parse(localStorage.getItem('hz-chat:v1')).relay === null", timeout=15_000)
+    page.reload()  # the officer's reply is part of the kept conversation
+    page.locator(".hz-row-officer", has_text="公示期满后20日内申请即可").wait_for(timeout=5_000)
+    assert page.locator(".hz-row-officer").count() == 1
+    assert watch.foreign == [] and watch.errors == []
+    context.close()

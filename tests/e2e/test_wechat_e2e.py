@@ -16,6 +16,7 @@ from wechatpy.messages import ImageMessage, TextMessage
 from wechatpy.replies import deserialize_reply
 
 from tests.e2e.conftest import E2E_WECHAT_ENV
+from tests.utils.handoff import officer_replies, open_ticket
 from tests.utils.wechat import ACCOUNT, StandInWeChatAPI, build_message, decrypt_reply, encrypted_post, signed_query
 
 TOKEN = E2E_WECHAT_ENV["WECHAT_TOKEN"]
@@ -116,3 +117,19 @@ def test_logs_do_not_reveal_secrets(running_bot, wechat_api):
         assert E2E_WECHAT_ENV[name] not in logs, name
     for token in wechat_api.issued:
         assert token not in logs
+
+
+def test_officer_reply_reaches_the_wechat_user_by_the_api(running_bot, wechat_api, monkeypatch):
+    """The console's push (actions/handoff/delivery.py) through the channel's customer-service API client."""
+    for name in ("WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_API_BASE"):  # as the web app has them
+        monkeypatch.setenv(name, running_bot.env[name])
+    openid = "oE2eUser0000000000000000006"
+    assert send_text(running_bot, openid, "转人工")[0] == 200
+    ticket_id, _token = open_ticket(running_bot.env["DATABASE_URL"], openid, "wechat")
+    already = len(wechat_api.sent)
+    pushed = officer_replies(running_bot.env["DATABASE_URL"], ticket_id, "您好，我是服务官，简易注销公示期满后20日内申请。")
+    assert pushed == 1
+    sent = wechat_api.wait_for_messages(already + 1, timeout=15)
+    [reply] = [m for m in sent[already:] if m["touser"] == openid]
+    assert reply["msgtype"] == "text"
+    assert "CBSO服务官" in reply["text"]["content"] and "简易注销公示期满后20日内申请" in reply["text"]["content"]

@@ -242,15 +242,19 @@
       timer = null;
     }
 
+    function url() {
+      return pollUrl || (state.relay && state.relay.url) || "";
+    }
+
     function schedule(ms) {
       stop();
-      if (pollUrl && state.relay && state.relay.token) timer = window.setTimeout(poll, ms);
+      if (url() && state.relay && state.relay.token) timer = window.setTimeout(poll, ms);
     }
 
     function poll() {
       var token = state.relay && state.relay.token;
       if (!token) return;
-      fetch(pollUrl + (pollUrl.indexOf("?") >= 0 ? "&" : "?") + "token=" + encodeURIComponent(token), {
+      fetch(url() + (url().indexOf("?") >= 0 ? "&" : "?") + "token=" + encodeURIComponent(token), {
         headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin",
       }).then(function (response) {
         if (response.status === 404 || response.status === 410) return { status: "closed", messages: [] };
@@ -272,7 +276,9 @@
 
     function update(handoff) {
       if (handoff.poll_token) {
-        state.relay = { token: String(handoff.poll_token), seen: (state.relay && state.relay.seen) || [] };
+        // the page's poll URL, else a same-origin path sent by the bot
+        var given = typeof handoff.poll_url === "string" && /^\/[^\/]/.test(handoff.poll_url) ? handoff.poll_url : "";
+        state.relay = { token: String(handoff.poll_token), url: given, seen: (state.relay && state.relay.seen) || [] };
         saveState();
         schedule(0);
       } else if (FINAL.indexOf(handoff.status) >= 0 && state.relay) {
