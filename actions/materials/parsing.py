@@ -155,6 +155,7 @@ class Reader:
 
     def entity_type(self, text: str) -> Optional[str]:
         """The last entity type named and not denied ("不是个体户，是合伙企业" → 合伙企业)."""
+        text = mask(text, [(hit.start, hit.end) for hit in self._conditions.scan(text)])  # "会计公司代办" is no 公司
         found = [hit.targets[0][1] for hit in self._entity_types.scan(text) if not hit.negated]
         return found[-1] if found else None
 

@@ -1,0 +1,213 @@
+"""Validation of the three materials forms: the checklist form, the 简易注销 check and the address check.
+
+Each message can answer several questions, out of order, or correct an earlier answer, so each validation action
+reads the whole message in one pass (``flow.read_turn`` and ``parsing.Reader``) instead of one ``validate_<slot>``
+per slot, then names the next question (``requested_slot``) - the first one whose answer still matters. When a
+message answers nothing, the form is rejected so the rules can answer it (a question on another topic, 转人工); 「结束」 ends
+the form at once (the closing action sees ``materials_stopped``); a short reply that was meant as an answer but not understood is asked again instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_base.schema import ENTITY_TYPES
+from actions.materials import names
+from actions.materials.comparison import compare
+from actions.materials.context import MaterialsContext, latest_intent
+from actions.materials.eligibility import ADDRESS_QUESTIONS, open_address_questions, open_exclusions
+from actions.materials.flow import ANSWERED, MaterialsState, current_procedure, open_questions, read_turn
+from actions.materials.rendering import checklist_messages
+from actions.materials.specs import UNSURE
+from actions.rendering import response_text
+
+DomainDict = Dict[Text, Any]
+
+
+def _changed(tracker: Tracker, values: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [SlotSet(slot, value) for slot, value in values.items() if tracker.get_slot(slot) != value]
+
+
+def _stop() -> List[Dict[str, Any]]:
+    """「结束」: end the form now; the action that follows it sees the flag and only says how to come back."""
+    return [SlotSet(names.SLOT_STOPPED, True), SlotSet(names.REQUESTED_SLOT, None)]
+
+
+def _reask(dispatcher: CollectingDispatcher, tracker: Tracker, requested: str) -> List[Dict[str, Any]]:
+    dispatcher.utter_message(response="utter_materials_reask")
+    count = tracker.get_slot(names.SLOT_REASK)
+    return [
+        SlotSet(names.SLOT_REASK, (count if isinstance(count, int) else 0) + 1),
+        SlotSet(names.REQUESTED_SLOT, requested),
+    ]
+
+
+class ValidateMaterialsForm(MaterialsContext, Action):
+    """Reads procedure, entity type, conditions and materials from each message; shows a first checklist as soon
+    as the user said what they have, then asks only the questions that still change it.
+
+    Domain: form ``materials_form``; slots of actions/materials/names.py and the condition slots of
+    knowledge/materials/conditions.yml; responses ``utter_ask_<slot>``, ``utter_materials_reask``,
+    ``utter_materials_preview_intro``, ``utter_materials_more_questions`` and the checklist responses.
+    """
+
+    def name(self) -> Text:
+        return "validate_materials_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        state = self.state_from(tracker)
+        requested = tracker.get_slot(names.REQUESTED_SLOT)
+        asking = self.question_of(requested)
+        with self.repository_scope() as repo:
+            procedures = repo.procedures()
+            resumed = False
+            if state.procedure is None:
+                saved = repo.saved_checklist(tracker.sender_id)
+                if saved is not None:  # coming back, maybe after a restart: start from the saved checklist
+                    state = MaterialsState(saved.kind, saved.entity_type, dict(saved.conditions), dict(saved.held), True)
+                    resumed = True
+        text = self.read_text(tracker)
+        reading = read_turn(state, text, self.mentions(text), self.reader, asking)
+        if reading.cancel:
+            return _stop()
+        new = reading.state
+        events = _changed(tracker, self.slot_values(new))
+        if new.entity_type and new.entity_type != tracker.get_slot(names.SHARED_ENTITY_TYPE):
+            events.append(SlotSet(names.SHARED_ENTITY_TYPE, new.entity_type))
+        if asking and not reading.understood and not resumed:
+            if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
+                return _reask(dispatcher, tracker, requested)
+            return []  # not an answer: rejected, the rules answer it and the form asks again afterwards
+
+        questions = open_questions(new, procedures, self.condition_values, self.condition_order)
+        next_slot = self.slot_of(questions[0]) if questions else None
+        if reading.held_changed and questions and questions[0] != ANSWERED and not tracker.get_slot(names.SLOT_PREVIEWED):
+            procedure = current_procedure(new, procedures)
+            if procedure is not None:
+                checklist = compare(procedure, new.entity_type, new.conditions, _held(new))
+                dispatcher.utter_message(response="utter_materials_preview_intro")
+                for message in checklist_messages(domain, checklist, self.labels, self.material_names):
+                    dispatcher.utter_message(text=message)
+                dispatcher.utter_message(
+                    text=response_text(domain, "utter_materials_more_questions", count=len(questions))
+                )
+                events.append(SlotSet(names.SLOT_PREVIEWED, True))
+        events.append(SlotSet(names.REQUESTED_SLOT, next_slot))
+        return events
+
+
+def _held(state: MaterialsState):  # noqa: ANN202
+    from actions.materials.specs import HeldMaterials
+
+    return HeldMaterials(dict(state.held))
+
+
+class ValidateSimpleDeregForm(MaterialsContext, Action):
+    """Asks each 简易注销 exclusion of the knowledge base as a yes/no question (entity type first).
+
+    Domain: form ``simple_dereg_form``; slots ``mat_entity_type`` and ``sd_<key>`` for every exclusion key of
+    knowledge/materials/simple_dereg_*.yml; responses ``utter_ask_sd_<key>``, ``utter_simple_dereg_intro``.
+    """
+
+    def name(self) -> Text:
+        return "validate_simple_dereg_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        requested = tracker.get_slot(names.REQUESTED_SLOT)
+        text = self.read_text(tracker)
+        masked = self.masked(text, self.mentions(text))
+        if requested and self.reader.is_cancel(masked):
+            return _stop()
+        entity_type = tracker.get_slot(names.SLOT_ENTITY_TYPE) or tracker.get_slot(names.SHARED_ENTITY_TYPE)
+        said_type = self.reader.entity_type(masked)
+        if said_type and (requested in (None, names.SLOT_ENTITY_TYPE) or self.reader.is_correction(masked)):
+            entity_type = said_type
+        values: Dict[str, Any] = {names.SLOT_ENTITY_TYPE: entity_type}
+        with self.repository_scope() as repo:
+            procedure = repo.simple_dereg_eligibility(entity_type) if entity_type else None
+        exclusions = list(procedure.eligibility.exclusions) if procedure else []
+        answers = {e.key: tracker.get_slot(e.slot) for e in exclusions}
+        stated = self.reader.exclusions(masked, exclusions)
+        asked_key = requested[len(names.EXCLUSION_SLOT_PREFIX) :] if requested and requested.startswith(names.EXCLUSION_SLOT_PREFIX) else None
+        if asked_key and asked_key not in stated:
+            if self.reader.says_all_no(masked):
+                stated.update({key: False for key, value in answers.items() if value is None})
+            else:
+                answer = self.reader.answer(masked)
+                if answer is not None:
+                    stated[asked_key] = {"yes": True, "no": False}.get(answer, UNSURE)
+        answers.update(stated)
+        values.update({e.slot: answers.get(e.key) for e in exclusions})
+        events = _changed(tracker, values)
+        if requested and not events:
+            if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
+                return _reask(dispatcher, tracker, requested)
+            return []
+        if requested is None:
+            dispatcher.utter_message(response="utter_simple_dereg_intro")
+        if entity_type is None:
+            next_slot = names.SLOT_ENTITY_TYPE
+        elif procedure is None:
+            next_slot = None  # not covered: the verdict action says so
+        else:
+            remaining = open_exclusions(procedure.eligibility, entity_type, answers)
+            next_slot = remaining[0].slot if remaining else None
+        return events + [SlotSet(names.REQUESTED_SLOT, next_slot)]
+
+
+class ValidateAddressCheckForm(MaterialsContext, Action):
+    """Asks the address type and the business type (and the entity type when it matters) for the address check.
+
+    Domain: form ``address_check_form``; slots ``addr_type``, ``addr_business``, ``mat_entity_type``; responses
+    ``utter_ask_addr_type``, ``utter_ask_addr_business``, ``utter_ask_mat_entity_type``.
+    """
+
+    def name(self) -> Text:
+        return "validate_address_check_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        requested = tracker.get_slot(names.REQUESTED_SLOT)
+        text = self.read_text(tracker)
+        masked = self.masked(text, self.mentions(text))
+        if requested and self.reader.is_cancel(masked):
+            return _stop()
+        facts: Dict[str, Any] = {
+            "addr_type": tracker.get_slot(names.SLOT_ADDR_TYPE),
+            "addr_business": tracker.get_slot(names.SLOT_ADDR_BUSINESS),
+            "entity_type": tracker.get_slot(names.SLOT_ENTITY_TYPE) or tracker.get_slot(names.SHARED_ENTITY_TYPE),
+        }
+        stated = self.reader.address_facts(masked)
+        said_type = self.reader.entity_type(masked)
+        if said_type:
+            stated["entity_type"] = said_type
+        asked = {
+            names.SLOT_ADDR_TYPE: "addr_type",
+            names.SLOT_ADDR_BUSINESS: "addr_business",
+            names.SLOT_ENTITY_TYPE: "entity_type",
+        }.get(requested)
+        correcting = self.reader.is_correction(masked)
+        for key, value in stated.items():
+            if facts.get(key) is None or key == asked or correcting:
+                facts[key] = value
+        with self.repository_scope() as repo:
+            check = repo.address_check()
+        values = {
+            names.SLOT_ADDR_TYPE: facts["addr_type"],
+            names.SLOT_ADDR_BUSINESS: facts["addr_business"],
+            names.SLOT_ENTITY_TYPE: facts["entity_type"],
+        }
+        events = _changed(tracker, values)
+        if requested and not events:
+            if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
+                return _reask(dispatcher, tracker, requested)
+            return []
+        if requested is None:
+            dispatcher.utter_message(response="utter_address_check_intro")
+        questions = open_address_questions(check, facts, ENTITY_TYPES, ADDRESS_QUESTIONS) if check else []
+        slot_names = {"addr_type": names.SLOT_ADDR_TYPE, "addr_business": names.SLOT_ADDR_BUSINESS, "entity_type": names.SLOT_ENTITY_TYPE}
+        next_slot: Optional[str] = slot_names[questions[0]] if questions else None
+        return events + [SlotSet(names.REQUESTED_SLOT, next_slot)]

@@ -1,0 +1,31 @@
+"""Names of the materials check's slots, intents, forms and actions used from Python (one place)."""
+
+# forms
+MATERIALS_FORM = "materials_form"
+SIMPLE_DEREG_FORM = "simple_dereg_form"
+ADDRESS_FORM = "address_check_form"
+
+# slots of the materials form (condition slots: knowledge/materials/conditions.yml `slot`)
+SLOT_PROCEDURE = "materials_procedure"
+SLOT_ENTITY_TYPE = "mat_entity_type"
+SLOT_ANSWERED = "materials_answered"  # True once the user said what they have (or that they have nothing yet)
+SLOT_HELD = "materials_held"  # {canonical material: True (has) / False (lacks)}
+SLOT_PREVIEWED = "materials_previewed"  # a first checklist was shown before the remaining questions
+SLOT_REASK = "materials_reask"  # bumped when an answer was not understood, so the form asks again
+SLOT_STOPPED = "materials_stopped"  # the user said 「结束」: the form ends and the closing action says goodbye
+SHARED_ENTITY_TYPE = "entity_type"  # the entity type slot of the knowledge answers (kept in step)
+REQUESTED_SLOT = "requested_slot"
+
+# the address check
+SLOT_ADDR_TYPE = "addr_type"
+SLOT_ADDR_BUSINESS = "addr_business"
+
+# the 简易注销 check: one yes/no slot per exclusion, "sd_<key>" (knowledge/materials/simple_dereg_*.yml)
+EXCLUSION_SLOT_PREFIX = "sd_"
+
+# intents
+INTENT_INFORM_CONDITION = "inform_condition"
+ANSWER_INTENTS = frozenset({INTENT_INFORM_CONDITION, "affirm", "deny", "nlu_fallback", "inform_entity_type", "correct_info"})
+
+# the user's words are read on at most this many characters
+MAX_TEXT_CHARS = 2000
