@@ -13,7 +13,7 @@ import pytest
 import socketio
 
 from tests.utils.browser import chromium
-from tests.utils.handoff import officer_replies, open_ticket
+from tests.utils.handoff import active_ticket_id, officer_replies
 
 TWENTY_DAYS = re.compile(r"20\s*(天|日)")
 
@@ -168,27 +168,38 @@ def test_socketio_channel_replies_to_a_python_client(running_bot):
 
 
 def test_officer_replies_appear_while_a_ticket_is_open(running_bot, browser):
-    """The widget polls the hand-off endpoint with the ticket's poll token and shows what the officer writes.
-
-    The ticket is created and answered with the hand-off's own code, and its token handed to the page as the bot's
-    ``{"handoff": {"poll_token": …}}`` message would (the socket.io side of that message is covered in
-    tests/unit/test_webchat_channel.py).
-    """
+    """转人工 in the page: the contact form, the ticket's poll token in the bot's ``{"handoff": …}`` message, then
+    the widget polls the hand-off endpoint and shows what the officer writes, until the ticket is resolved."""
     context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
     page = context.new_page()
     watch = PageWatch(page)
     page.goto(running_bot.web_url + "/")
     page.locator(".hz-row-bot .hz-button").first.wait_for(timeout=15_000)
+
+    def say(text: str, expect: str) -> str:
+        rows = bot_rows(page).count()
+        page.fill(".hz-input", text)
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.hz-row-bot:not(.hz-typing)').length > n", arg=rows, timeout=15_000
+        )
+        bot_rows(page).filter(has_text=expect).last.wait_for(timeout=15_000)
+        return "\n".join(bot_rows(page).all_inner_texts()[rows:])
+
+    said = say("转人工", "/5")
+    if "1/5" in said:
+        say("开办企业", "2/5")
+    say("简易注销公示期满后多久内要申请", "3/5")
+    say("陈先生", "4/5")
+    say("13812345678", "5/5")
+    rows = bot_rows(page).count()
+    page.locator(".hz-button:not([disabled])", has_text="同意").first.click()
+    bot_rows(page).filter(has_text="已为您创建工单").last.wait_for(timeout=15_000)
+    assert bot_rows(page).count() > rows
+    page.wait_for_function("JSON.parse(localStorage.getItem('hz-chat:v1')).relay?.token", timeout=5_000)
+
     session = page.evaluate("JSON.parse(localStorage.getItem('hz-chat:v1')).sessionId")
-    ticket_id, token = open_ticket(running_bot.env["DATABASE_URL"], session, "socketio")
-    page.evaluate(
-        """token => { const s = JSON.parse(localStorage.getItem('hz-chat:v1'));
-                      s.relay = {token: token, url: '', seen: []};
-                      localStorage.setItem('hz-chat:v1', JSON.stringify(s)); }""",
-        token,
-    )
-    page.reload()
-    page.locator(".hz-row-bot .hz-button").first.wait_for(timeout=15_000)
+    ticket_id = active_ticket_id(running_bot.env["DATABASE_URL"], session)
     pushed = officer_replies(
         running_bot.env["DATABASE_URL"], ticket_id, "您好，公示期满后20日内申请即可，请带上营业执照。",
         resolve_with="服务官已办结您的工单。",

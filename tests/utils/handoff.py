@@ -30,6 +30,18 @@ def open_ticket(database_url: str, sender_id: str, channel: str) -> Tuple[int, s
         db.configure("sqlite://")
 
 
+def active_ticket_id(database_url: str, sender_id: str) -> int:
+    """The id of the open ticket of ``sender_id`` (fails when there is none)."""
+    db.configure(database_url)
+    try:
+        with ticket_repository() as tickets:
+            ticket = tickets.active_ticket_of(sender_id)
+            assert ticket is not None, f"no open ticket for {sender_id}"
+            return ticket.id
+    finally:
+        db.configure("sqlite://")
+
+
 def officer_replies(database_url: str, ticket_id: int, text: str, resolve_with: str = "") -> int:
     """A new officer claims the ticket and replies (and resolves it when ``resolve_with`` is a notice); the reply is
     then pushed as the console pushes it (``delivery.push_undelivered``). Returns how many messages were pushed."""
