@@ -16,7 +16,7 @@ from wechatpy.messages import ImageMessage, TextMessage
 from wechatpy.replies import deserialize_reply
 
 from tests.e2e.conftest import E2E_WECHAT_ENV
-from tests.utils.handoff import officer_replies, open_ticket
+from tests.utils.handoff import active_ticket_id, officer_replies
 from tests.utils.wechat import ACCOUNT, StandInWeChatAPI, build_message, decrypt_reply, encrypted_post, signed_query
 
 TOKEN = E2E_WECHAT_ENV["WECHAT_TOKEN"]
@@ -120,12 +120,29 @@ def test_logs_do_not_reveal_secrets(running_bot, wechat_api):
 
 
 def test_officer_reply_reaches_the_wechat_user_by_the_api(running_bot, wechat_api, monkeypatch):
-    """The console's push (actions/handoff/delivery.py) through the channel's customer-service API client."""
+    """转人工 over WeChat (the consent button answered with its number), then the officer's reply is pushed as the
+    console pushes it (actions/handoff/delivery.py) through the channel's customer-service API client."""
+    openid = "oE2eUser0000000000000000006"
+
+    def say(text: str) -> str:
+        status, body, seconds = send_text(running_bot, openid, text)
+        assert status == 200 and seconds < 5
+        return deserialize_reply(body).content
+
+    said = say("转人工")
+    if "1/5" in said:
+        said = say("开办企业")
+    assert "2/5" in said, said
+    assert "3/5" in say("简易注销公示期满后多久内要申请")
+    assert "4/5" in say("陈先生")
+    consent = say("13812345678")
+    options = dict(re.findall(r"^(\d+)\. (.+)$", consent, flags=re.MULTILINE))
+    assert "5/5" in consent and "同意" in options.values(), consent
+    assert "已为您创建工单" in say(next(n for n, title in options.items() if title == "同意"))
+    ticket_id = active_ticket_id(running_bot.env["DATABASE_URL"], openid)
+
     for name in ("WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_API_BASE"):  # as the web app has them
         monkeypatch.setenv(name, running_bot.env[name])
-    openid = "oE2eUser0000000000000000006"
-    assert send_text(running_bot, openid, "转人工")[0] == 200
-    ticket_id, _token = open_ticket(running_bot.env["DATABASE_URL"], openid, "wechat")
     already = len(wechat_api.sent)
     pushed = officer_replies(running_bot.env["DATABASE_URL"], ticket_id, "您好，我是服务官，简易注销公示期满后20日内申请。")
     assert pushed == 1
