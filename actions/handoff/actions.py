@@ -227,6 +227,8 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_handoff_topic(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value is None:
+            return {n.TOPIC: None}  # not answered yet (the form validates slots set before it starts)
         topic = contact.match_topic(str(value or ""))
         result: Dict[Text, Any] = {n.TOPIC: topic}
         text = str(value or "")
@@ -237,6 +239,8 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_handoff_summary(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value is None:
+            return {n.SUMMARY: None}  # not answered yet (the form validates slots set before it starts)
         text = str(value or "")
         draft = tracker.get_slot(n.SUMMARY_DRAFT)
         if draft and contact.keeps_draft(text):
@@ -249,6 +253,8 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_handoff_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value is None:
+            return {n.CONTACT_NAME: None}  # not answered yet (the form validates slots set before it starts)
         name = contact.valid_contact_name(str(value or ""))
         if name is None:
             dispatcher.utter_message(response="utter_handoff_invalid_name")
@@ -257,6 +263,8 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_handoff_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value is None:
+            return {n.PHONE: None}  # not answered yet (the form validates slots set before it starts)
         phone = contact.normalize_phone(str(value or ""))
         if phone is None:
             dispatcher.utter_message(response="utter_handoff_invalid_phone")
@@ -265,6 +273,8 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_handoff_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value is None:
+            return {n.CONSENT: None}  # not answered yet (the form validates slots set before it starts)
         if value is True:
             return {n.CONSENT: True}
         text = str(value or "")
@@ -360,7 +370,7 @@ class ActionHandoffSubmit(Action):
             dispatcher.utter_message(
                 json_message={"handoff": {"ticket": number, "poll_token": token, "poll_url": "/api/handoff/messages"}}
             )
-        return [*_reset_form(), SlotSet(n.TICKET, number), SlotSet(n.RELAY, None)]
+        return [*_reset_form(), SlotSet(n.TICKET, number)]
 
 
 def _naive_utc(moment: Optional[datetime]) -> Optional[datetime]:
@@ -383,6 +393,8 @@ class ValidateHandoffChatForm(FormValidationAction):
     async def validate_handoff_relay(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value is None:
+            return {n.RELAY: None}  # the form starting: no message to relay yet
         text = original_user_text(tracker).strip()
         intent, confidence = _intent(tracker)
         channel = tracker.get_latest_input_channel() or "rest"

@@ -187,6 +187,12 @@ def test_transcript_stops_where_the_handoff_started():
         (names.CONSENT, "同意", True, []),
         (names.CONSENT, "不同意", None, ["utter_handoff_consent_required"]),
         (names.CONSENT, "你好", None, ["utter_handoff_consent_required"]),
+        # the form validates slots set before it starts (action_handoff_start empties them): silently
+        (names.TOPIC, None, None, []),
+        (names.SUMMARY, None, None, []),
+        (names.CONTACT_NAME, None, None, []),
+        (names.PHONE, None, None, []),
+        (names.CONSENT, None, None, []),
     ],
 )
 async def test_form_validation(domain, slot, value, expected, said):
@@ -310,6 +316,16 @@ async def test_messages_go_to_the_ticket_and_officer_replies_come_back(database,
     with ticket_repository() as tickets:
         texts = [m.text for m in tickets.ticket(ticket_id).messages]
     assert texts[-4:] == ["我是做餐饮的个体户", "另外字号能保留吗", "可以保留原字号。", "好的"]
+
+
+async def test_the_relay_starting_relays_nothing(database, domain):
+    ticket_id, number, _token = open_ticket()
+    dispatcher = CollectingDispatcher()
+    t = tracker("同意", "affirm", slots={names.TICKET: number}, active_loop=names.CHAT_FORM)
+    assert await ValidateHandoffChatForm().validate_handoff_relay(None, dispatcher, t, domain) == {names.RELAY: None}
+    assert dispatcher.messages == []
+    with ticket_repository() as tickets:
+        assert "同意" not in [m.text for m in tickets.ticket(ticket_id).messages]
 
 
 async def test_status_question_while_waiting(database, domain):
