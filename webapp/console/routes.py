@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from webapp.console import api, views
+from webapp.console import api, faq, views
 from webapp.console.security import PREFIX, RedactTokens, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,6 +41,7 @@ def console_app() -> Starlette:
             Route("/password", views.password_submit, methods=post),
             Route("/settings", views.settings_page, methods=get),
             Route("/settings", views.settings_submit, methods=post),
+            *faq.routes(),  # knowledge curation pages and the JSON API under /console/api (webapp/console/faq.py)
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="console_static"),
         ],
         middleware=[Middleware(SecurityHeaders)],

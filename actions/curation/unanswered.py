@@ -1,0 +1,231 @@
+"""Messages the bot could not answer (it fell back, found them out of scope, or handed them to an officer), grouped
+by similarity so staff see which questions come up again and again, and turned into draft entries in one step.
+
+Grouping: each message becomes a TF-IDF vector over the same tokens the FAQ retrieval uses
+(``actions.faq_search.tokens``: words, characters and character bigrams of the normalised text); a simple leader
+clustering then puts a message in the group whose centroid is closest when the cosine similarity is at least
+``GROUP_THRESHOLD``, else it starts a new group. Identical messages (after normalisation) always share a group.
+A few thousand messages group in well under a second.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from sqlalchemy import select
+
+from actions.curation.repository import Actor, Change, CurationRepository, NotFound, now
+from actions.curation.validation import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUESTION
+from actions.knowledge_base.models import UnansweredQuestion
+
+GROUP_THRESHOLD = 0.45
+MAX_MESSAGES = 5000
+REASON_LABELS = {"fallback": "没听懂", "out_of_scope": "超出范围", "handoff": "转人工"}
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass
+class Bucket:
+    label: str
+    start: datetime
+    count: int = 0
+
+
+@dataclass
+class QuestionGroup:
+    ids: List[int]
+    texts: List[Tuple[str, int]]  # distinct texts, most frequent first
+    reasons: Dict[str, int]
+    first_at: datetime
+    last_at: datetime
+    buckets: List[int] = field(default_factory=list)
+    suggestion: Optional[Tuple[str, str, float]] = None  # (entry id, question, score) of the closest entry
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    @property
+    def representative(self) -> str:
+        return self.texts[0][0]
+
+    @property
+    def sparkline(self) -> str:
+        return sparkline(self.buckets)
+
+
+@dataclass
+class UnansweredReport:
+    groups: List[QuestionGroup]
+    buckets: List[Bucket]
+    total: int
+    days: int
+
+    @property
+    def sparkline(self) -> str:
+        return sparkline([b.count for b in self.buckets])
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    top = max(counts, default=0)
+    if top == 0:
+        return _BARS[0] * len(counts)
+    return "".join(_BARS[0] if c == 0 else _BARS[min(len(_BARS) - 1, 1 + (c * (len(_BARS) - 2)) // top)] for c in counts)
+
+
+def _buckets(days: int, moment: datetime) -> List[Bucket]:
+    """Day buckets for up to two weeks, else week buckets, oldest first (times in UTC, labels in China time)."""
+    from zoneinfo import ZoneInfo
+
+    from actions.settings import get_settings
+
+    tz = ZoneInfo(get_settings().timezone)
+    local_now = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
+    today = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = timedelta(days=1) if days <= 14 else timedelta(days=7)
+    count = days if days <= 14 else (days + 6) // 7
+    first = today - step * (count - 1)
+    result = []
+    for i in range(count):
+        start = first + step * i
+        label = start.strftime("%m-%d") if step.days == 1 else start.strftime("%m-%d 起")
+        result.append(Bucket(label, start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)))
+    return result
+
+
+def _bucket_index(buckets: List[Bucket], at: datetime) -> int:
+    index = 0
+    for i, bucket in enumerate(buckets):
+        if at >= bucket.start:
+            index = i
+    return index
+
+
+def group_texts(texts: Sequence[str], threshold: float = GROUP_THRESHOLD) -> List[List[int]]:
+    """Indices of ``texts`` grouped by similarity (largest groups first)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from actions.faq_search import tokens
+    from bot.nlu_components.text import normalize_text
+
+    if not texts:
+        return []
+    keys: Dict[str, List[int]] = {}
+    for i, text in enumerate(texts):
+        keys.setdefault(normalize_text(text, max_chars=300) or text, []).append(i)
+    distinct = sorted(keys, key=lambda k: -len(keys[k]))
+    vectorizer = TfidfVectorizer(analyzer=tokens, sublinear_tf=True)
+    try:
+        matrix = vectorizer.fit_transform(distinct)
+    except ValueError:  # no tokens at all (emoji, punctuation)
+        return sorted(keys.values(), key=len, reverse=True)
+    vectors = matrix.toarray()
+    centroids: List[np.ndarray] = []
+    members: List[List[int]] = []
+    for row, key in enumerate(distinct):
+        vector = vectors[row]
+        best, best_score = -1, 0.0
+        if vector.any():
+            for g, centroid in enumerate(centroids):
+                norm = np.linalg.norm(centroid)
+                score = float(centroid @ vector / norm) if norm else 0.0
+                if score > best_score:
+                    best, best_score = g, score
+        if best >= 0 and best_score >= threshold:
+            members[best].extend(keys[key])
+            centroids[best] = centroids[best] + vector * len(keys[key])
+        else:
+            members.append(list(keys[key]))
+            centroids.append(vector * len(keys[key]))
+    return sorted(members, key=len, reverse=True)
+
+
+def unanswered_report(session, days: int = 30, reason: str = "", suggest: bool = True) -> UnansweredReport:
+    """The open (not yet turned into an entry) unanswered messages of the last ``days`` days, grouped."""
+    days = max(1, min(int(days), 365))
+    moment = now()
+    buckets = _buckets(days, moment)
+    query = select(UnansweredQuestion).where(
+        UnansweredQuestion.resolved_entry_id.is_(None), UnansweredQuestion.created_at >= buckets[0].start
+    )
+    if reason:
+        query = query.where(UnansweredQuestion.reason == reason)
+    rows = list(session.execute(query.order_by(UnansweredQuestion.id.desc()).limit(MAX_MESSAGES)).scalars())
+    for row in rows:
+        buckets[_bucket_index(buckets, row.created_at)].count += 1
+    groups = []
+    for indices in group_texts([r.text for r in rows]):
+        members = [rows[i] for i in indices]
+        counts = Counter(r.text for r in members)
+        texts = sorted(counts.items(), key=lambda item: (-item[1], len(item[0])))
+        per_bucket = [0] * len(buckets)
+        for r in members:
+            per_bucket[_bucket_index(buckets, r.created_at)] += 1
+        groups.append(
+            QuestionGroup(
+                ids=sorted(r.id for r in members),
+                texts=texts,
+                reasons=dict(Counter(r.reason for r in members)),
+                first_at=min(r.created_at for r in members),
+                last_at=max(r.created_at for r in members),
+                buckets=per_bucket,
+            )
+        )
+    groups.sort(key=lambda g: (-g.count, -g.last_at.timestamp()))
+    if suggest and groups:
+        _suggest(session, groups[:100])
+    return UnansweredReport(groups, buckets, len(rows), days)
+
+
+def _suggest(session, groups: List[QuestionGroup]) -> None:
+    """The closest published entry for each group, so staff can see whether a paraphrase is all that is missing."""
+    from actions.faq_search import SUGGEST_THRESHOLD, faq_search
+    from actions.knowledge_base.repository import KnowledgeRepository
+
+    kb = KnowledgeRepository(session)
+    for group in groups:
+        matches = faq_search.search(kb, group.representative, limit=1)
+        if matches and matches[0].score >= SUGGEST_THRESHOLD:
+            group.suggestion = (matches[0].answer.id, matches[0].answer.question, round(matches[0].score, 2))
+
+
+def draft_from_group(repo: CurationRepository, ids: Sequence[int], actor: Actor) -> Change:
+    """A draft entry whose question is the group's most frequent message and whose paraphrases are the others;
+    the messages are marked as turned into that entry, so the group leaves the list."""
+    wanted = sorted({int(i) for i in ids})[:MAX_MESSAGES]
+    rows = list(
+        repo.session.execute(
+            select(UnansweredQuestion).where(
+                UnansweredQuestion.id.in_(wanted), UnansweredQuestion.resolved_entry_id.is_(None)
+            )
+        ).scalars()
+    ) if wanted else []
+    if not rows:
+        raise NotFound("这组问题已经处理过了（可能已被同事转为草稿），请刷新页面。")
+    counts = Counter(" ".join(r.text.split()) for r in rows)
+    texts = [t for t, _n in sorted(counts.items(), key=lambda item: (-item[1], len(item[0])))]
+    question = texts[0][:MAX_QUESTION]
+    paraphrases = [t for t in texts[1:] if len(t) <= MAX_PARAPHRASE][:MAX_PARAPHRASES]
+    topic = _topic_for(repo, question)
+    change = repo.create(
+        {"topic_id": topic, "question": question, "paraphrases": paraphrases, "status": "draft"},
+        actor,
+        note=f"由 {len(rows)} 条未回答的问题生成",
+    )
+    for row in rows:
+        row.resolved_entry_id = change.entry.id
+    return change
+
+
+def _topic_for(repo: CurationRepository, question: str) -> str:
+    from actions.faq_search import SUGGEST_THRESHOLD, faq_search
+    from actions.knowledge_base.repository import KnowledgeRepository
+
+    matches = faq_search.search(KnowledgeRepository(repo.session), question, limit=1)
+    if matches and matches[0].score >= SUGGEST_THRESHOLD:
+        return matches[0].answer.topic
+    return repo.staff_topic().id
