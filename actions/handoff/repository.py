@@ -24,6 +24,8 @@ from actions.handoff.models import (
     AUTHOR_USER,
     FINAL_STATUSES,
     OUTGOING_AUTHORS,
+    ROLE_ADMIN,
+    ROLE_OFFICER,
     STATUS_ASSIGNED,
     STATUS_CLOSED,
     STATUS_OPEN,
@@ -316,7 +318,7 @@ class TicketRepository:
     def transfer(self, ticket: Ticket, officer: Officer, to: Officer, ip: Optional[str] = None) -> None:
         if not (officer.is_admin or ticket.assigned_officer_id == officer.id) or not ticket.is_active:
             raise NotAllowed("transfer")
-        if not to.active or to.id == ticket.assigned_officer_id:
+        if not to.active or to.id == ticket.assigned_officer_id or to.role not in (ROLE_ADMIN, ROLE_OFFICER):
             raise NotAllowed("transfer target")
         previous = ticket.assigned_officer.display_name if ticket.assigned_officer else "未认领"
         ticket.assigned_officer = to

@@ -205,6 +205,24 @@ def admin_ticket(admin: Console, number: str) -> int:
     return int(match.group(1))
 
 
+def claim_at_once(officers: List[Console], page: str, tokens: List[str]) -> List[str]:
+    """Both officers press 认领 at the same moment; returns where each was sent (…?m=claimed / m=claim_lost)."""
+    barrier = threading.Barrier(len(officers))
+    outcomes = [""] * len(officers)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        response = officers[i].client.post(f"{page}/claim", data={"csrf_token": tokens[i]})
+        outcomes[i] = response.headers.get("location", str(response.status_code))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(officers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def test_two_officers_claiming_at_once_exactly_one_wins(running_bot, admin):
     officers = [
         Console(running_bot, *create_officer(admin, f"claim{uuid.uuid4().hex[:6]}")).signed_in() for _ in range(2)
@@ -214,20 +232,7 @@ def test_two_officers_claiming_at_once_exactly_one_wins(running_bot, admin):
             number, _token, _said = ask_for_a_person(running_bot, new_sender())
             ticket_id = admin.ticket_id(number)
             page = f"/console/tickets/{ticket_id}"
-            tokens = [csrf(o.get(page).text) for o in officers]
-            barrier = threading.Barrier(2)
-            outcomes: List[str] = [""] * 2
-
-            def claim(i: int) -> None:
-                barrier.wait()
-                response = officers[i].client.post(f"{page}/claim", data={"csrf_token": tokens[i]})
-                outcomes[i] = response.headers.get("location", str(response.status_code))
-
-            threads = [threading.Thread(target=claim, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            outcomes = claim_at_once(officers, page, [csrf(o.get(page).text) for o in officers])
             assert sorted(o.rsplit("m=", 1)[-1] for o in outcomes) == ["claim_lost", "claimed"], outcomes
             winner = officers[[o.endswith("m=claimed") for o in outcomes].index(True)]
             loser = officers[[o.endswith("m=claim_lost") for o in outcomes].index(True)]

@@ -256,3 +256,14 @@ def test_the_first_administrator_from_the_settings(database, monkeypatch, capsys
     assert "created" in seed_admin()["admin"]
     get_settings.cache_clear()
     login(TestClient(create_app(), base_url="http://console.test"), "chief", "chief-password-2026")
+
+
+def test_editors_see_no_tickets(database):
+    """Knowledge editors (actions/curation) share the console but not the tickets."""
+    make_officer("editor1", "editor")
+    client = TestClient(create_app(), base_url="http://console.test")
+    assert login(client, "editor1", "editor1-password-123").headers["location"] == "/console/faq"
+    ticket_id, _number, _token = open_ticket()
+    for path in ("/console/queue", f"/console/tickets/{ticket_id}"):
+        assert client.get(path, follow_redirects=False).status_code == 403
+    assert client.get("/console/password").status_code == 200

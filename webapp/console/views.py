@@ -24,6 +24,7 @@ from actions.handoff.models import (
     AUTHOR_SYSTEM,
     AUTHOR_USER,
     FINAL_STATUSES,
+    ROLE_ADMIN,
     ROLE_OFFICER,
     ROLES,
     STATUS_ASSIGNED,
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
 MAX_REPLY_CHARS = 2000
+TICKET_ROLES = (ROLE_ADMIN, ROLE_OFFICER)  # editors (actions/curation) curate knowledge and see no tickets
 
 STATUS_LABELS = {"open": "待认领", "assigned": "处理中", "resolved": "已办结", "closed": "用户已结束"}
 REASON_LABELS = {
@@ -151,7 +153,14 @@ def forbidden() -> HTMLResponse:
     )
 
 
-async def _signed_in(request: Request, admin: bool = False, touch: bool = True):
+def landing(role: str) -> str:
+    """Where an account starts: officers and administrators at the ticket queue, others (editors) elsewhere."""
+    return "/queue" if role in TICKET_ROLES else "/faq"
+
+
+async def _signed_in(request: Request, admin: bool = False, touch: bool = True, tickets: bool = True):
+    """The signed-in account if it may see the page (``tickets``: officers and administrators only), else the
+    response to send instead."""
     auth = await security.current_auth(request, touch)
     if auth is None:
         return None, to_login(request)
@@ -159,12 +168,14 @@ async def _signed_in(request: Request, admin: bool = False, touch: bool = True):
         return None, HTMLResponse(
             "<!doctype html><meta charset=utf-8><p>只有管理员可以访问此页面。</p>", status_code=403
         )
+    if tickets and auth.role not in TICKET_ROLES:
+        return None, HTMLResponse("<!doctype html><meta charset=utf-8><p>此账号不处理工单。</p>", status_code=403)
     return auth, None
 
 
-async def _posted(request: Request, admin: bool = False):
+async def _posted(request: Request, admin: bool = False, tickets: bool = True):
     """The form of a POST by a signed-in officer with a valid CSRF token, else the response to send."""
-    auth, refusal = await _signed_in(request, admin)
+    auth, refusal = await _signed_in(request, admin, tickets=tickets)
     if refusal is not None:
         return None, None, refusal
     form = await request.form()
@@ -186,12 +197,14 @@ def _text(form: Any, field: str, limit: int = MAX_REPLY_CHARS) -> tuple[str, Opt
 
 
 async def home(request: Request) -> Response:
-    return redirect("/queue")
+    auth = await security.current_auth(request)
+    return redirect(landing(auth.role)) if auth else to_login(request)
 
 
 async def login_page(request: Request) -> Response:
-    if await security.current_auth(request):
-        return redirect("/queue")
+    auth = await security.current_auth(request)
+    if auth:
+        return redirect(landing(auth.role))
     token = security.login_token(request)
     response = render("login.html", None, request=request, csrf=token)
     security.set_login_cookie(response, request, token)
@@ -202,9 +215,9 @@ def _sign_in(username: str, password: str, ip: str):
     with account_repository() as accounts:
         result = accounts.sign_in(username, password, ip)
         if result.officer is None:
-            return None, result.throttled
+            return None, result.throttled, None
         _row, token = accounts.start_session(result.officer)
-        return token, False
+        return token, False, result.officer.role
 
 
 async def login_submit(request: Request) -> Response:
@@ -213,7 +226,7 @@ async def login_submit(request: Request) -> Response:
         return forbidden()
     username = str(form.get("username", ""))[:80]
     password = str(form.get("password", ""))[:200]
-    token, throttled = await run_in_threadpool(_sign_in, username, password, security.client_ip(request))
+    token, throttled, role = await run_in_threadpool(_sign_in, username, password, security.client_ip(request))
     if token is None:
         message = "登录失败次数过多，请 15 分钟后再试。" if throttled else "用户名或密码错误。"
         token = security.login_token(request)
@@ -222,7 +235,7 @@ async def login_submit(request: Request) -> Response:
         )
         security.set_login_cookie(response, request, token)
         return response
-    response = redirect("/queue")
+    response = redirect(landing(role))
     security.set_session_cookie(response, request, token)
     response.delete_cookie(security.LOGIN_COOKIE, path=PREFIX)
     return response
@@ -237,7 +250,7 @@ def _sign_out(auth: Auth, ip: str) -> None:
 
 
 async def logout(request: Request) -> Response:
-    auth, _form, refusal = await _posted(request)
+    auth, _form, refusal = await _posted(request, tickets=False)
     if refusal is not None:
         return refusal
     await run_in_threadpool(_sign_out, auth, security.client_ip(request))
@@ -318,7 +331,11 @@ async def ticket_page(request: Request) -> Response:
             if ticket is None:
                 return HTMLResponse("<!doctype html><meta charset=utf-8><p>工单不存在。</p>", status_code=404)
             accounts = AccountRepository(tickets.session)
-            officers = [o for o in accounts.officers(active_only=True) if o.id != ticket.assigned_officer_id]
+            officers = [
+                o
+                for o in accounts.officers(active_only=True)
+                if o.id != ticket.assigned_officer_id and o.role in TICKET_ROLES
+            ]
             officer_names = {o.id: o.display_name for o in accounts.officers()}
             tickets.audit(_officer_of(tickets, auth), "view_ticket", ticket, ip=ip)
             mine = ticket.assigned_officer_id == auth.officer_id
@@ -447,7 +464,7 @@ async def transfer(request: Request) -> Response:
             with ticket_repository() as tickets:
                 ticket = tickets.ticket(ticket_id)
                 target = tickets.session.get(Officer, target_id)
-                if ticket is None or target is None:
+                if ticket is None or target is None or target.role not in TICKET_ROLES:
                     return "not_allowed"
                 tickets.transfer(ticket, _officer_of(tickets, auth), target, ip=ip)
             return "transferred"
@@ -603,14 +620,14 @@ async def officers_update(request: Request) -> Response:
 
 
 async def password_page(request: Request) -> Response:
-    auth, refusal = await _signed_in(request)
+    auth, refusal = await _signed_in(request, tickets=False)
     if refusal is not None:
         return refusal
     return render("password.html", auth, request=request)
 
 
 async def password_submit(request: Request) -> Response:
-    auth, form, refusal = await _posted(request)
+    auth, form, refusal = await _posted(request, tickets=False)
     if refusal is not None:
         return refusal
     current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
