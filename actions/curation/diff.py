@@ -22,8 +22,8 @@ def snapshot(row: Any) -> Dict[str, Any]:
         value = get(key, None)
         if key in ("paraphrases", "entity_types", "buttons"):
             value = [dict(v) if isinstance(v, Mapping) else v for v in (value or [])]
-        elif value is not None:
-            value = str(value)
+        else:  # text: empty and missing are the same
+            value = "" if value is None else str(value)
         data[key] = value
     if not data.get("entity_types"):
         data["entity_types"] = ["all"]

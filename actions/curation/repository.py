@@ -551,7 +551,7 @@ class CurationRepository:
             if errors:
                 raise InvalidEntry(errors)
         self._ensure_baseline(row, current)
-        loaded_version = row.version
+        loaded_version, entry_id = row.version, row.id  # plain values: the row is unusable if the flush fails
         for key in SNAPSHOT_FIELDS:
             value = proposed[key]
             if key in ("to_confirm", "source_url", "intent"):
@@ -563,7 +563,7 @@ class CurationRepository:
             self.session.flush()
         except StaleDataError as exc:
             # someone saved between our read and our write: the database refused the UPDATE … WHERE version = ?
-            raise VersionConflict(row.id, loaded_version, None) from exc
+            raise VersionConflict(entry_id, loaded_version, None) from exc
         labels = diff.changed_labels(current, proposed)
         self._record(row, current, actor, action, note, author)
         return Change(row, row.version, labels)

@@ -95,6 +95,8 @@ def clean_list(value: Any) -> List[str]:
 def normalise(raw: Mapping[str, Any]) -> Dict[str, Any]:
     """The known fields of ``raw`` as clean values (text trimmed, paraphrases a list, dates as text)."""
     data: Dict[str, Any] = {}
+    if "topic" in raw and "topic_id" not in raw:
+        raw = {**raw, "topic_id": raw["topic"]}
     for key in EDITABLE:
         if key not in raw:
             continue
