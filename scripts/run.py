@@ -23,10 +23,12 @@ def main() -> int:
     try:
         print("Starting the servers (the Rasa model takes a little while to load)…", flush=True)
         seconds = None
+        started = time.monotonic()
         while not stopping:
             if seconds is None:
                 try:
-                    seconds = stack.wait_ready(timeout=1.0)
+                    stack.wait_ready(timeout=1.0)
+                    seconds = time.monotonic() - started
                     print(
                         f"\nReady after {seconds:.0f} s:\n"
                         f"  Rasa REST:  POST http://localhost:{env['RASA_PORT']}/webhooks/rest/webhook\n"
