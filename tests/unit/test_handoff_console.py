@@ -267,3 +267,21 @@ def test_editors_see_no_tickets(database):
     for path in ("/console/queue", f"/console/tickets/{ticket_id}"):
         assert client.get(path, follow_redirects=False).status_code == 403
     assert client.get("/console/password").status_code == 200
+
+
+def test_poll_tokens_are_redacted_from_the_access_log():
+    import logging
+
+    from webapp.console.security import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/handoff/messages?token=AbCdEf0123456789_-xyz&after=3", "1.1", 200),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /api/handoff/messages?token=***&after=3 HTTP/1.1" 200'
