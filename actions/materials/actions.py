@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -16,7 +16,7 @@ from actions.materials.rendering import address_verdict_messages, checklist_mess
 from actions.materials.specs import HeldMaterials
 from actions.rendering import response_text
 
-DomainDict = Dict[Text, Any]
+DomainDict = Dict[str, Any]
 
 
 def _clear_exclusions(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -35,7 +35,7 @@ class ActionMaterialsChecklist(MaterialsContext, Action):
     Domain: the slots of ``materials_form``; responses ``utter_materials_*`` (checklist, not covered, updated).
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_materials_checklist"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
@@ -85,7 +85,7 @@ class ActionSimpleDeregVerdict(MaterialsContext, Action):
     Domain: slots ``mat_entity_type`` and ``sd_<key>``; responses ``utter_simple_dereg_*``, ``utter_check_source``.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_simple_dereg_verdict"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
@@ -116,7 +116,7 @@ class ActionAddressVerdict(MaterialsContext, Action):
     Domain: slots ``addr_type``, ``addr_business``, ``mat_entity_type``; responses ``utter_address_*``.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_address_verdict"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from actions.materials import specs
 from actions.materials.specs import (
@@ -40,18 +40,18 @@ class ItemStatus:
     state: str
     where: str
     held_as: Tuple[str, ...] = ()
-    because: Optional[str] = None  # the answered condition that makes it needed
-    condition: Optional[str] = None  # the condition it depends on, when not known
+    because: str | None = None  # the answered condition that makes it needed
+    condition: str | None = None  # the condition it depends on, when not known
 
 
 @dataclass
 class Checklist:
     procedure: Procedure
-    entity_type: Optional[str]
+    entity_type: str | None
     conditions: Dict[str, Any]
     items: List[ItemStatus] = field(default_factory=list)
     notes: List[Note] = field(default_factory=list)
-    not_covered: Optional[str] = None
+    not_covered: str | None = None
     extra_held: List[str] = field(default_factory=list)
 
     def of_state(self, state: str) -> List[ItemStatus]:
@@ -82,13 +82,13 @@ class Checklist:
         )
 
 
-def facts_for(entity_type: Optional[str], conditions: Mapping[str, Any]) -> Dict[str, Any]:
+def facts_for(entity_type: str | None, conditions: Mapping[str, Any]) -> Dict[str, Any]:
     facts = dict(conditions)
     facts[ENTITY_TYPE] = entity_type
     return facts
 
 
-def _status(req: Requirement, facts: Dict[str, Any], held: HeldMaterials) -> Optional[ItemStatus]:
+def _status(req: Requirement, facts: Dict[str, Any], held: HeldMaterials) -> ItemStatus | None:
     needed = matches(req.when, facts) if req.when else True
     if needed is False:
         return None
@@ -107,9 +107,9 @@ def _status(req: Requirement, facts: Dict[str, Any], held: HeldMaterials) -> Opt
 
 def compare(
     procedure: Procedure,
-    entity_type: Optional[str],
+    entity_type: str | None,
     conditions: Mapping[str, Any],
-    held: Optional[HeldMaterials] = None,
+    held: HeldMaterials | None = None,
 ) -> Checklist:
     """The checklist of ``procedure`` for ``entity_type`` under the known ``conditions``, given what is ``held``."""
     held = held or HeldMaterials()
@@ -161,7 +161,7 @@ def keys_in_use(procedure: Procedure) -> set:
 
 def open_conditions(
     procedure: Procedure,
-    entity_type: Optional[str],
+    entity_type: str | None,
     conditions: Mapping[str, Any],
     condition_values: Mapping[str, Sequence[Any]],
     order: Iterable[str],
@@ -178,7 +178,7 @@ def open_conditions(
     for key in unknown:
         others = [k for k in unknown if k != key]
         for combo in itertools.product(*[tuple(condition_values[k]) for k in others]):
-            assignment = {**base, **dict(zip(others, combo))}
+            assignment = {**base, **dict(zip(others, combo, strict=True))}
             seen = {
                 compare(procedure, entity_type, {**assignment, key: value}).signature()
                 for value in condition_values[key]
@@ -189,7 +189,7 @@ def open_conditions(
     return relevant
 
 
-def procedure_for(procedures: Iterable[Procedure], kind: str, entity_type: Optional[str]) -> Optional[Procedure]:
+def procedure_for(procedures: Iterable[Procedure], kind: str, entity_type: str | None) -> Procedure | None:
     """The procedure of ``kind`` that covers ``entity_type`` (None if the knowledge base has none)."""
     candidates = [p for p in procedures if p.kind == kind]
     for procedure in candidates:

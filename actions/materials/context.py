@@ -6,7 +6,7 @@ repository over a temporary database. Nothing here opens a database or builds a 
 
 from __future__ import annotations
 
-from typing import Any, Callable, ContextManager, Dict, List, Optional
+from typing import Any, Callable, ContextManager, Dict, List
 
 from rasa_sdk import Tracker
 
@@ -26,9 +26,9 @@ class MaterialsContext:
     def __init__(
         self,
         repository_scope: RepositoryScope = materials_repository,
-        extractor: Optional[MaterialExtractor] = None,
-        reader: Optional[Reader] = None,
-        knowledge: Optional[MaterialsKnowledge] = None,
+        extractor: MaterialExtractor | None = None,
+        reader: Reader | None = None,
+        knowledge: MaterialsKnowledge | None = None,
     ) -> None:
         self.repository_scope = repository_scope
         self._extractor = extractor
@@ -77,19 +77,19 @@ class MaterialsContext:
     def material_names(self) -> Dict[str, str]:
         return {canonical: canonical for canonical in self.knowledge.vocabulary.materials}
 
-    def procedure_label(self, kind: Optional[str]) -> str:
+    def procedure_label(self, kind: str | None) -> str:
         words = self.knowledge.conditions.procedures.get(kind or "")
         return words.label if words else (kind or "")
 
     # -- slots ↔ state ----------------------------------------------------------------------------------------------
 
-    def slot_of(self, question: Optional[str]) -> Optional[str]:
+    def slot_of(self, question: str | None) -> str | None:
         if question is None:
             return None
         fixed = {PROCEDURE: names.SLOT_PROCEDURE, ENTITY_TYPE: names.SLOT_ENTITY_TYPE, ANSWERED: names.SLOT_ANSWERED}
         return fixed.get(question) or self.condition_slots.get(question)
 
-    def question_of(self, slot: Optional[str]) -> Optional[str]:
+    def question_of(self, slot: str | None) -> str | None:
         if not slot:
             return None
         for question in (PROCEDURE, ENTITY_TYPE, ANSWERED, *self.condition_slots):

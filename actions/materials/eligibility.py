@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Sequence
 
 from actions.materials.specs import UNSURE, AddressCheck, AddressRule, Eligibility, Exclusion, matches
 
@@ -14,23 +14,23 @@ ADDRESS_QUESTIONS = ("addr_type", "addr_business", "entity_type")
 # --- 简易注销 -------------------------------------------------------------------------------------------------------
 
 
-def exclusions_for(eligibility: Eligibility, entity_type: Optional[str]) -> List[Exclusion]:
+def exclusions_for(eligibility: Eligibility, entity_type: str | None) -> List[Exclusion]:
     return [e for e in eligibility.exclusions if e.covers(entity_type)]
 
 
-def open_exclusions(eligibility: Eligibility, entity_type: Optional[str], answers: Mapping[str, Any]) -> List[Exclusion]:
+def open_exclusions(eligibility: Eligibility, entity_type: str | None, answers: Mapping[str, Any]) -> List[Exclusion]:
     """The exclusions not answered yet, in the order of the knowledge file."""
     return [e for e in exclusions_for(eligibility, entity_type) if answers.get(e.key) is None]
 
 
 @dataclass
 class DeregVerdict:
-    eligible: Optional[bool]  # None: some answers were "不确定"
+    eligible: bool | None  # None: some answers were "不确定"
     blockers: List[Exclusion] = field(default_factory=list)
     unsure: List[Exclusion] = field(default_factory=list)
 
 
-def simple_dereg_verdict(eligibility: Eligibility, entity_type: Optional[str], answers: Mapping[str, Any]) -> DeregVerdict:
+def simple_dereg_verdict(eligibility: Eligibility, entity_type: str | None, answers: Mapping[str, Any]) -> DeregVerdict:
     relevant = exclusions_for(eligibility, entity_type)
     blockers = [e for e in relevant if answers.get(e.key) is True]
     unsure = [e for e in relevant if answers.get(e.key) == UNSURE]
@@ -41,7 +41,7 @@ def simple_dereg_verdict(eligibility: Eligibility, entity_type: Optional[str], a
 # --- the address check -------------------------------------------------------------------------------------------
 
 
-def address_rule(check: AddressCheck, facts: Mapping[str, Any]) -> Optional[AddressRule]:
+def address_rule(check: AddressCheck, facts: Mapping[str, Any]) -> AddressRule | None:
     """The first rule that applies; None while an earlier rule could still apply (a question is open)."""
     for rule in check.rules:
         applies = matches(rule.when, facts) if rule.when else True
@@ -69,7 +69,7 @@ def open_address_questions(
     for key in unknown:
         others = [k for k in unknown if k != key]
         for combo in itertools.product(*[_values(check, k, entity_types) for k in others]):
-            base: Dict[str, Any] = {**facts, **dict(zip(others, combo))}
+            base: Dict[str, Any] = {**facts, **dict(zip(others, combo, strict=True))}
             outcomes = {
                 getattr(address_rule(check, {**base, key: value}), "id", None)
                 for value in _values(check, key, entity_types)

@@ -16,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 from actions.materials.schema import ExtractionFile, MaterialsKnowledge, load_knowledge
 from actions.settings import PROJECT_ROOT
@@ -191,7 +191,7 @@ class _TypoIndex:
                     (length, 1, window[half:]), []
                 )
                 for name in candidates:
-                    if sum(a != b for a, b in zip(name, window)) == 1 and window[0] not in "，。,.;；！？!?":
+                    if sum(a != b for a, b in zip(name, window, strict=True)) == 1 and window[0] not in "，。,.;；！？!?":
                         hit = (i, i + length, self.canonical[name])
                         break
                 if hit:
@@ -234,7 +234,7 @@ def _register_components() -> None:
 
 
 class _TypoComponent:
-    index: Optional[_TypoIndex] = None
+    index: _TypoIndex | None = None
     label = "MATERIAL"
 
     def __call__(self, doc):  # noqa: ANN001
@@ -261,14 +261,14 @@ class _TypoComponent:
 
 
 class _PolarityComponent:
-    config: Optional[ExtractionFile] = None
+    config: ExtractionFile | None = None
 
     def __call__(self, doc):  # noqa: ANN001
         ents = list(doc.ents)
         if not ents or self.config is None:
             return doc
         polarities = assign_polarity(doc.text, [(e.start_char, e.end_char) for e in ents], self.config)
-        for ent, polarity in zip(ents, polarities):
+        for ent, polarity in zip(ents, polarities, strict=True):
             ent._.polarity = polarity
         return doc
 
@@ -309,7 +309,7 @@ def build_pipeline(knowledge: MaterialsKnowledge, jieba_dict_dir: Path = JIEBA_D
 class MaterialExtractor:
     """What a message says about each material. Build it once per process (``get_extractor()``)."""
 
-    def __init__(self, knowledge: Optional[MaterialsKnowledge] = None, jieba_dict_dir: Path = JIEBA_DICT_DIR) -> None:
+    def __init__(self, knowledge: MaterialsKnowledge | None = None, jieba_dict_dir: Path = JIEBA_DICT_DIR) -> None:
         self._knowledge = knowledge
         self._jieba_dict_dir = jieba_dict_dir
         self._nlp = None
@@ -329,12 +329,12 @@ class MaterialExtractor:
             return self._nlp
 
     @staticmethod
-    def normalise(text: Optional[str]) -> str:
+    def normalise(text: str | None) -> str:
         from bot.nlu_components.text import normalize_text
 
         return normalize_text(text or "", MAX_CHARS)
 
-    def extract(self, text: Optional[str], normalised: bool = False) -> List[Mention]:
+    def extract(self, text: str | None, normalised: bool = False) -> List[Mention]:
         """Every material named in ``text``, in order, with what the user said about it."""
         clean = text if normalised else self.normalise(text)
         if not clean:
@@ -346,7 +346,7 @@ class MaterialExtractor:
             if ent.label_ == self.knowledge.extraction.label
         ]
 
-    def held_changes(self, text: Optional[str], normalised: bool = False) -> Dict[str, bool]:
+    def held_changes(self, text: str | None, normalised: bool = False) -> Dict[str, bool]:
         """material → True (says they have it) / False (says they lack it); mentions in questions are left out."""
         changes: Dict[str, bool] = {}
         for mention in self.extract(text, normalised):
@@ -357,7 +357,7 @@ class MaterialExtractor:
         return changes
 
 
-_extractor: Optional[MaterialExtractor] = None
+_extractor: MaterialExtractor | None = None
 _extractor_lock = threading.Lock()
 
 

@@ -8,7 +8,7 @@ whose answer still changes the checklist (``comparison.open_conditions``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Sequence
 
 from actions.materials.comparison import compare, open_conditions, procedure_for
 from actions.materials.extraction import HAS, LACKS, Mention
@@ -25,8 +25,8 @@ PREMISES_FROM_HELD = (("租赁合同", "rented"), ("网络经营场所信息", "
 
 @dataclass(frozen=True)
 class MaterialsState:
-    procedure: Optional[str] = None
-    entity_type: Optional[str] = None
+    procedure: str | None = None
+    entity_type: str | None = None
     conditions: Dict[str, Any] = field(default_factory=dict)
     held: Dict[str, bool] = field(default_factory=dict)
     answered: bool = False
@@ -48,7 +48,7 @@ def read_turn(
     text: str,
     mentions: Sequence[Mention],
     reader: Reader,
-    asking: Optional[str],
+    asking: str | None,
 ) -> Reading:
     """Apply one normalised message to ``state``; ``asking`` is the question the bot asked last (or None)."""
     masked = mask(text, [(m.start, m.end) for m in mentions])
@@ -96,7 +96,7 @@ def read_turn(
     return Reading(new_state, understood=understood, held_changed=held_changed, mentions=list(mentions))
 
 
-def current_procedure(state: MaterialsState, procedures: Sequence[Procedure]) -> Optional[Procedure]:
+def current_procedure(state: MaterialsState, procedures: Sequence[Procedure]) -> Procedure | None:
     if not state.procedure:
         return None
     return procedure_for(procedures, state.procedure, state.entity_type)

@@ -9,7 +9,7 @@ the form at once (the closing action sees ``materials_stopped``); a short reply 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -25,7 +25,7 @@ from actions.materials.rendering import checklist_messages
 from actions.materials.specs import UNSURE
 from actions.rendering import response_text
 
-DomainDict = Dict[Text, Any]
+DomainDict = Dict[str, Any]
 
 
 def _changed(tracker: Tracker, values: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -55,7 +55,7 @@ class ValidateMaterialsForm(MaterialsContext, Action):
     ``utter_materials_preview_intro``, ``utter_materials_more_questions`` and the checklist responses.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_materials_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
@@ -113,7 +113,7 @@ class ValidateSimpleDeregForm(MaterialsContext, Action):
     knowledge/materials/simple_dereg_*.yml; responses ``utter_ask_sd_<key>``, ``utter_simple_dereg_intro``.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_simple_dereg_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
@@ -166,7 +166,7 @@ class ValidateAddressCheckForm(MaterialsContext, Action):
     ``utter_ask_addr_type``, ``utter_ask_addr_business``, ``utter_ask_mat_entity_type``.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_address_check_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
@@ -209,5 +209,5 @@ class ValidateAddressCheckForm(MaterialsContext, Action):
             dispatcher.utter_message(response="utter_address_check_intro")
         questions = open_address_questions(check, facts, ENTITY_TYPES, ADDRESS_QUESTIONS) if check else []
         slot_names = {"addr_type": names.SLOT_ADDR_TYPE, "addr_business": names.SLOT_ADDR_BUSINESS, "entity_type": names.SLOT_ENTITY_TYPE}
-        next_slot: Optional[str] = slot_names[questions[0]] if questions else None
+        next_slot: str | None = slot_names[questions[0]] if questions else None
         return events + [SlotSet(names.REQUESTED_SLOT, next_slot)]

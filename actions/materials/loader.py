@@ -16,7 +16,7 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 from sqlalchemy.orm import Session
 
@@ -94,7 +94,7 @@ def load_all(directory: Path = MATERIALS_DIR) -> dict:
         return seed(session, knowledge)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only validate the YAML files")
     args = parser.parse_args(argv)

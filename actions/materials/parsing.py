@@ -6,10 +6,11 @@ read as the entity type 公司 and "租房合同" does not by itself say the use
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 import yaml
 
@@ -85,7 +86,7 @@ def _entity_type_words(path: Path = GLOSSARY) -> List[Tuple[str, str, str]]:
 class Reader:
     """What a message says about the form's questions."""
 
-    def __init__(self, language: ConditionsFile, entity_type_words: Optional[List[Tuple[str, str, str]]] = None) -> None:
+    def __init__(self, language: ConditionsFile, entity_type_words: List[Tuple[str, str, str]] | None = None) -> None:
         self.language = language
         negations = language.negations
         self._conditions = KeywordTable(
@@ -107,6 +108,7 @@ class Reader:
             ((w, key, value) for key, values in language.address_check.items() for value, words in values.items() for w in words),
             negations,
         )
+        self._setup_patterns = [re.compile(p) for p in language.setup_patterns]
         answers = language.answers
         self._answers = KeywordTable(
             [(w, "answer", YES) for w in answers["yes"]] + [(w, "answer", NO) for w in answers["no"]]
@@ -132,7 +134,7 @@ class Reader:
     def says_none_held(self, text: str) -> bool:
         return self._contains(text, "none_held")
 
-    def answer(self, text: str) -> Optional[str]:
+    def answer(self, text: str) -> str | None:
         """yes / no / unsure for a yes-no question; None when the text does not answer it."""
         if self.is_unsure(text):
             return UNSURE
@@ -141,8 +143,10 @@ class Reader:
 
     # -- the form's questions -------------------------------------------------------------------------------------
 
-    def procedure(self, text: str, has_licence: bool = False) -> Optional[str]:
+    def procedure(self, text: str, has_licence: bool = False) -> str | None:
         kinds = [t[1] for hit in self._procedures.scan(text) if not hit.negated for t in hit.targets]
+        if SETUP not in kinds and any(p.search(text) for p in self._setup_patterns):
+            kinds.insert(0, SETUP)
         if not kinds:
             return None
         if FOOD in kinds and SETUP in kinds:
@@ -153,7 +157,7 @@ class Reader:
     def mentions_deregistration(self, text: str) -> bool:
         return any(word in text for word in self.language.dereg_words)
 
-    def entity_type(self, text: str) -> Optional[str]:
+    def entity_type(self, text: str) -> str | None:
         """The last entity type named and not denied ("不是个体户，是合伙企业" → 合伙企业)."""
         text = mask(text, [(hit.start, hit.end) for hit in self._conditions.scan(text)])  # "会计公司代办" is no 公司
         found = [hit.targets[0][1] for hit in self._entity_types.scan(text) if not hit.negated]
@@ -171,7 +175,7 @@ class Reader:
                 result[key] = value
         return result
 
-    def condition_answer(self, key: str, text: str) -> Optional[Any]:
+    def condition_answer(self, key: str, text: str) -> Any | None:
         """The answer to the question about ``key`` when the user replies briefly ("是的", "没有", "不知道")."""
         values = list(self.language.conditions[key].values)
         answer = self.answer(text)

@@ -6,11 +6,12 @@ chooses them, fills in their variables and cuts the result into messages of at m
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping
 
 from actions.materials.comparison import DEPENDS, WINDOW, Checklist, ItemStatus, keys_in_use
 from actions.materials.eligibility import DeregVerdict
 from actions.materials.specs import UNSURE, AddressCheck, AddressRule, Eligibility
+from actions.names import MAX_REPLY_CHARS
 from actions.rendering import response_text, split_message
 
 Labels = Mapping[str, Mapping[Any, str]]
@@ -37,19 +38,19 @@ def _item_line(domain: Dict[str, Any], status: ItemStatus) -> str:
     req = status.requirement
     source = dict(source=req.sourced.source, rule_date=req.sourced.rule_date)
     if status.state == "have":
-        return _r(domain, "utter_materials_item_have", name=req.name, held="、".join(status.held_as))
+        return _r(domain, "utter_materials_item_have", item=req.name, held="、".join(status.held_as))
     if status.state == "missing":
         if status.because:
-            return _r(domain, "utter_materials_item_because", name=req.name, because=status.because, where=status.where, **source)
-        return _r(domain, "utter_materials_item_missing", name=req.name, where=status.where, **source)
+            return _r(domain, "utter_materials_item_because", item=req.name, because=status.because, where=status.where, **source)
+        return _r(domain, "utter_materials_item_missing", item=req.name, where=status.where, **source)
     if status.state == "later":
-        return _r(domain, "utter_materials_item_later", name=req.name, deferrable=req.deferrable, where=status.where, **source)
+        return _r(domain, "utter_materials_item_later", item=req.name, deferrable=req.deferrable, where=status.where, **source)
     if status.state == WINDOW:
         if status.condition:
-            return _r(domain, "utter_materials_item_window_if", name=req.name, condition=status.condition)
-        return _r(domain, "utter_materials_item_window", name=req.name)
+            return _r(domain, "utter_materials_item_window_if", item=req.name, condition=status.condition)
+        return _r(domain, "utter_materials_item_window", item=req.name)
     if status.state == DEPENDS:
-        return _r(domain, "utter_materials_item_depends", name=req.name, condition=status.condition or "")
+        return _r(domain, "utter_materials_item_depends", item=req.name, condition=status.condition or "")
     return f"· {req.name}"
 
 
@@ -60,18 +61,18 @@ def _note_line(domain: Dict[str, Any], note) -> str:  # noqa: ANN001
     return _r(domain, "utter_materials_note", text=text, source=note.sourced.source)
 
 
-def _section(domain: Dict[str, Any], title: str, lines: Iterable[str]) -> Optional[str]:
+def _section(domain: Dict[str, Any], title: str, lines: Iterable[str]) -> str | None:
     lines = list(lines)
     return "\n".join([_r(domain, title), *lines]) if lines else None
 
 
 def checklist_text(domain: Dict[str, Any], checklist: Checklist, labels: Labels, names: Mapping[str, str]) -> str:
     procedure = checklist.procedure
-    if checklist.entity_type and procedure.needs_entity_type:
+    if checklist.entity_type and procedure.needs_entity_type and checklist.entity_type not in procedure.title:
         title = _r(domain, "utter_materials_title", title=procedure.title, entity_type=checklist.entity_type)
     else:
         title = _r(domain, "utter_materials_title_plain", title=procedure.title)
-    blocks: List[Optional[str]] = [title]
+    blocks: List[str | None] = [title]
     where_we_are = situation(checklist, labels)
     if where_we_are:
         blocks.append(_r(domain, "utter_materials_situation", labels=where_we_are))
@@ -89,11 +90,28 @@ def checklist_text(domain: Dict[str, Any], checklist: Checklist, labels: Labels,
     return "\n\n".join(b for b in blocks if b)
 
 
+def pack(blocks: Iterable[str], limit: int = MAX_REPLY_CHARS) -> List[str]:
+    """Messages of at most ``limit`` characters, keeping each block (a section) whole where it fits."""
+    messages: List[str] = []
+    current = ""
+    for block in blocks:
+        for part in split_message(block, limit) if len(block) > limit else [block]:
+            candidate = f"{current}\n\n{part}" if current else part
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                messages.append(current)
+                current = part
+    if current:
+        messages.append(current)
+    return messages
+
+
 def checklist_messages(domain: Dict[str, Any], checklist: Checklist, labels: Labels, names: Mapping[str, str]) -> List[str]:
     """The checklist in messages of at most ~600 characters (or the 'not covered' reply)."""
     if checklist.not_covered:
         return [_r(domain, "utter_materials_not_covered", what=checklist.not_covered)]
-    return split_message(checklist_text(domain, checklist, labels, names))
+    return pack(checklist_text(domain, checklist, labels, names).split("\n\n"))
 
 
 # --- verdicts ----------------------------------------------------------------------------------------------------
@@ -132,7 +150,7 @@ def dereg_verdict_messages(
         blocks.append(_r(domain, "utter_simple_dereg_unsure", labels="、".join(e.label for e in verdict.unsure)))
     if verdict.blockers:
         blocks.append(_r(domain, "utter_simple_dereg_after_blockers"))
-    return split_message("\n\n".join(blocks))
+    return pack(blocks)
 
 
 def address_verdict_messages(
@@ -158,4 +176,4 @@ def address_verdict_messages(
             reviewed=rule.sourced.reviewed,
         )
     )
-    return split_message("\n\n".join(blocks))
+    return pack(blocks)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -69,10 +69,10 @@ class SavedChecklist:
     sender_id: str
     procedure_id: str
     kind: str
-    entity_type: Optional[str]
+    entity_type: str | None
     conditions: Dict[str, Any]
     held: Dict[str, bool] = field(default_factory=dict)
-    updated_at: Optional[datetime] = None
+    updated_at: datetime | None = None
 
 
 def _saved(row: Checklist) -> SavedChecklist:
@@ -87,7 +87,7 @@ def _saved(row: Checklist) -> SavedChecklist:
     )
 
 
-def sender_key(sender_id: Optional[str]) -> str:
+def sender_key(sender_id: str | None) -> str:
     return (sender_id or "anonymous")[:MAX_SENDER_CHARS]
 
 
@@ -101,36 +101,36 @@ class MaterialsRepository:
         query = select(MaterialProcedure).options(selectinload(MaterialProcedure.requirements))
         return [_procedure(row) for row in self.session.execute(query.order_by(MaterialProcedure.id)).scalars()]
 
-    def procedure(self, procedure_id: str) -> Optional[specs.Procedure]:
+    def procedure(self, procedure_id: str) -> specs.Procedure | None:
         row = self.session.get(MaterialProcedure, procedure_id)
         return _procedure(row) if row else None
 
-    def materials_for(self, kind: str, entity_type: Optional[str]) -> Optional[specs.Procedure]:
+    def materials_for(self, kind: str, entity_type: str | None) -> specs.Procedure | None:
         """The requirements of procedure ``kind`` for ``entity_type``; None when the knowledge base has none."""
         return procedure_for(self.procedures(), kind, entity_type)
 
     def needs_entity_type(self, kind: str) -> bool:
         return any(p.kind == kind and p.needs_entity_type for p in self.procedures())
 
-    def simple_dereg_eligibility(self, entity_type: Optional[str]) -> Optional[specs.Procedure]:
+    def simple_dereg_eligibility(self, entity_type: str | None) -> specs.Procedure | None:
         """The 简易注销 procedure (with its exclusions) for ``entity_type``."""
         procedure = self.materials_for(specs.SIMPLE_DEREG, entity_type)
         return procedure if procedure and procedure.eligibility else None
 
-    def address_check(self) -> Optional[specs.AddressCheck]:
+    def address_check(self) -> specs.AddressCheck | None:
         procedure = next((p for p in self.procedures() if p.kind == specs.ADDRESS and p.address_check), None)
         return procedure.address_check if procedure else None
 
     # -- checklists per conversation --------------------------------------------------------------------------------
 
-    def _checklist_row(self, sender_id: str, procedure_id: Optional[str] = None) -> Optional[Checklist]:
+    def _checklist_row(self, sender_id: str, procedure_id: str | None = None) -> Checklist | None:
         query = select(Checklist).where(Checklist.sender_id == sender_key(sender_id))
         if procedure_id:
             query = query.where(Checklist.procedure_id == procedure_id)
         query = query.order_by(Checklist.updated_at.desc(), Checklist.id.desc()).limit(1)
         return self.session.execute(query).scalars().first()
 
-    def saved_checklist(self, sender_id: str, procedure_id: Optional[str] = None) -> Optional[SavedChecklist]:
+    def saved_checklist(self, sender_id: str, procedure_id: str | None = None) -> SavedChecklist | None:
         """The conversation's checklist for ``procedure_id``, or its most recent one."""
         row = self._checklist_row(sender_id, procedure_id)
         return _saved(row) if row else None
@@ -139,7 +139,7 @@ class MaterialsRepository:
         self,
         sender_id: str,
         procedure_id: str,
-        entity_type: Optional[str],
+        entity_type: str | None,
         conditions: Dict[str, Any],
         held: Dict[str, bool],
     ) -> SavedChecklist:

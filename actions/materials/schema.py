@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import yaml
 from pydantic import BaseModel, Extra, Field, root_validator, validator
@@ -33,7 +33,7 @@ _PROCEDURE_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 class Sourced(BaseModel):
     source: str = Field(..., min_length=4, description="document and article, in words")
-    source_url: Optional[str] = None
+    source_url: str | None = None
     rule_date: str
     reviewed: str
 
@@ -79,12 +79,12 @@ class Item(Sourced, extra=Extra.forbid):
     requirement: str
     where: str = Field(..., min_length=4, description="where to get it or what form it takes")
     when: Dict[str, WhenValue] = Field(default_factory=dict)
-    condition: Optional[str] = None
+    condition: str | None = None
     entity_types: List[str] = Field(default_factory=lambda: [specs.ALL])
     where_variants: List[WhereVariant] = Field(default_factory=list)
-    deferrable: Optional[str] = Field(None, description="容缺: what may be handed in later, in words")
+    deferrable: str | None = Field(None, description="容缺: what may be handed in later, in words")
     deferrable_confirmed: bool = False
-    note: Optional[str] = None
+    note: str | None = None
 
     @validator("requirement")
     def _requirement(cls, value):  # noqa: N805
@@ -183,7 +183,7 @@ class ExclusionModel(Sourced, extra=Extra.forbid):
 
 class EligibilityModel(Sourced, extra=Extra.forbid):
     eligible_text: str
-    to_confirm: Optional[str] = None
+    to_confirm: str | None = None
     exclusions: List[ExclusionModel] = Field(..., min_items=1)
 
     def to_spec(self) -> specs.Eligibility:
@@ -242,8 +242,8 @@ class ProcedureFile(BaseModel, extra=Extra.forbid):
     materials: List[Item]
     notes: List[NoteModel] = Field(default_factory=list)
     not_covered: List[NotCoveredModel] = Field(default_factory=list)
-    eligibility: Optional[EligibilityModel] = None
-    address_check: Optional[AddressCheckModel] = None
+    eligibility: EligibilityModel | None = None
+    address_check: AddressCheckModel | None = None
 
     @validator("procedure")
     def _procedure_id(cls, value):  # noqa: N805
@@ -303,6 +303,7 @@ class ConditionsFile(Reviewed, extra=Extra.forbid):
     negations: List[str]
     procedures: Dict[str, ProcedureWords]
     address_check: Dict[str, Dict[str, List[str]]]
+    setup_patterns: List[str] = Field(default_factory=list)
     dereg_words: List[str]
     answers: Dict[str, List[str]]
 

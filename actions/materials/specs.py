@@ -7,7 +7,7 @@ only ever see these.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 ALL = "all"
 MANDATORY = "mandatory"
@@ -29,7 +29,7 @@ UNSURE = "unsure"
 When = Dict[str, Tuple[Any, ...]]
 
 
-def matches(when: When, facts: Dict[str, Any]) -> Optional[bool]:
+def matches(when: When, facts: Dict[str, Any]) -> bool | None:
     """True/False when every key of ``when`` is known in ``facts``; None when some key is still unknown."""
     unknown = False
     for key, allowed in when.items():
@@ -45,7 +45,7 @@ def matches(when: When, facts: Dict[str, Any]) -> Optional[bool]:
 @dataclass(frozen=True)
 class Sourced:
     source: str
-    source_url: Optional[str]
+    source_url: str | None
     rule_date: str
     reviewed: str
 
@@ -67,14 +67,14 @@ class Requirement:
     where: str
     sourced: Sourced
     when: When = field(default_factory=dict)
-    condition: Optional[str] = None
+    condition: str | None = None
     entity_types: Tuple[str, ...] = (ALL,)
     where_variants: Tuple[WhereVariant, ...] = ()
-    deferrable: Optional[str] = None
+    deferrable: str | None = None
     deferrable_confirmed: bool = False
-    note: Optional[str] = None
+    note: str | None = None
 
-    def covers(self, entity_type: Optional[str]) -> bool:
+    def covers(self, entity_type: str | None) -> bool:
         return ALL in self.entity_types or entity_type in self.entity_types
 
     def where_for(self, facts: Dict[str, Any]) -> str:
@@ -96,7 +96,7 @@ class Note:
     confirmed: bool = True
     only_if_missing: bool = False
 
-    def covers(self, entity_type: Optional[str]) -> bool:
+    def covers(self, entity_type: str | None) -> bool:
         return ALL in self.entity_types or entity_type in self.entity_types
 
 
@@ -108,7 +108,7 @@ class NotCovered:
     when: When = field(default_factory=dict)
     entity_types: Tuple[str, ...] = (ALL,)
 
-    def covers(self, entity_type: Optional[str]) -> bool:
+    def covers(self, entity_type: str | None) -> bool:
         return ALL in self.entity_types or entity_type in self.entity_types
 
 
@@ -129,7 +129,7 @@ class Exclusion:
     def slot(self) -> str:
         return f"sd_{self.key}"
 
-    def covers(self, entity_type: Optional[str]) -> bool:
+    def covers(self, entity_type: str | None) -> bool:
         return ALL in self.entity_types or entity_type in self.entity_types
 
 
@@ -138,7 +138,7 @@ class Eligibility:
     exclusions: Tuple[Exclusion, ...]
     eligible_text: str
     sourced: Sourced
-    to_confirm: Optional[str] = None
+    to_confirm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,10 +171,10 @@ class Procedure:
     requirements: Tuple[Requirement, ...]
     notes: Tuple[Note, ...] = ()
     not_covered: Tuple[NotCovered, ...] = ()
-    eligibility: Optional[Eligibility] = None
-    address_check: Optional[AddressCheck] = None
+    eligibility: Eligibility | None = None
+    address_check: AddressCheck | None = None
 
-    def covers(self, entity_type: Optional[str]) -> bool:
+    def covers(self, entity_type: str | None) -> bool:
         return ALL in self.entity_types or entity_type in self.entity_types
 
     @property
