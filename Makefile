@@ -51,6 +51,7 @@ test: install db train ## set everything up and run all tests: data validation, 
 	$(PY) scripts/build_vocab.py --check
 	scripts/ensure_browser.sh
 	$(PY) -m pytest
+	$(PY) scripts/materials_report.py
 	$(MAKE) --no-print-directory test-stories
 
 test-unit: install ## pytest only
