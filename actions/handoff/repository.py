@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from actions.handoff.models import (
     ACTIVE_STATUSES,
-    AUTHOR_BOT,
     AUTHOR_OFFICER,
     AUTHOR_SYSTEM,
     AUTHOR_USER,
@@ -403,9 +402,6 @@ class TicketRepository:
         )
         ticket.status = status
         ticket.updated_at = now()
-
-
-AUTHORS_IN_TRANSCRIPT = (AUTHOR_USER, AUTHOR_BOT)
 
 
 @contextmanager
