@@ -144,7 +144,7 @@ def group_texts(
         np.fill_diagonal(distance, 0.0)
         tree = linkage(squareform(distance, checks=False), method="average")
         labels = fcluster(tree, t=1.0 - threshold, criterion="distance")
-        for row, label in zip(rows, labels):
+        for row, label in zip(rows, labels, strict=True):
             members.setdefault(int(label), []).extend(keys[distinct[row]])
     clustered = set(rows) if len(rows) > 1 else set()
     groups = list(members.values()) + [keys[distinct[i]] for i in range(len(distinct)) if i not in clustered]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 import actions.faq_search as faq_search_module
@@ -26,7 +27,6 @@ from actions.handoff.models import AuditEntry
 from actions.knowledge_base.loader import ANSWERS_DIR, seed
 from actions.knowledge_base.models import KnowledgeEntry
 from actions.knowledge_base.schema import load_topic_files
-from rasa_sdk.executor import CollectingDispatcher
 from tests.utils.curation import ADMIN, EDITOR, OFFICER, entry_data
 
 NURSING = "政务中心有母婴室吗"

@@ -169,8 +169,8 @@ def test_cells_a_spreadsheet_would_run_as_formulas_stay_text(database):
         (b"", "a.csv", "空"),
         (b"%PDF-1.4 not a spreadsheet", "a.pdf", ".xlsx"),
         (b"PK\x03\x04broken zip", "a.xlsx", "无法读取"),
-        ("标准问题,奇怪的列\n问题,值\n".encode("utf-8"), "a.csv", "无法识别的列名"),
-        ("答案\n只有答案没有问题\n".encode("utf-8"), "a.csv", "缺少「标准问题」列"),
+        ("标准问题,奇怪的列\n问题,值\n".encode(), "a.csv", "无法识别的列名"),
+        ("答案\n只有答案没有问题\n".encode(), "a.csv", "缺少「标准问题」列"),
         (b"\x00\x01\x02binary", "a.csv", "不是文本"),
     ],
 )

@@ -27,7 +27,7 @@ def make_account(username: str, role: str) -> str:
 
 
 def basic(username: str, password: str) -> Dict[str, str]:
-    token = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
 
 

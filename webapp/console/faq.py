@@ -32,7 +32,6 @@ from actions.curation.repository import (
     Actor,
     CurationError,
     CurationRepository,
-    InvalidEntry,
     VersionConflict,
     china_today,
     curation_repository,
