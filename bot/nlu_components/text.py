@@ -23,6 +23,8 @@ LEXICON_DIR = Path(__file__).parent / "lexicon"
 _SCRIPT = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _SPACE = re.compile(r"\s+")
+_REPEATED_MARK = re.compile(r"([^\w\s])\1+")
+_REPEATED_CHAR = re.compile(r"(\w)\1{3,}")
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 # What an empty, punctuation- or emoji-only message becomes: one token without letters, so the featurizers and
 # the classifier get a well-formed input and bot.nlu_components.input_guard.InputGuard recognises it.
@@ -78,5 +80,7 @@ def normalize_text(text: Optional[str], max_chars: int = 2000, lexicon_dir: str 
     text = html.unescape(text)
     text = _converter().convert(text)
     text = _replace_lexicon(text, load_lexicon(lexicon_dir))
+    text = _REPEATED_MARK.sub(r"\1", text)  # "？？？？" → "？"
+    text = _REPEATED_CHAR.sub(r"\1\1\1", text)  # "啊啊啊啊啊" → "啊啊啊"
     text = _SPACE.sub(" ", text.lower()).strip()
     return text[:max_chars]

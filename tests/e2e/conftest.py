@@ -1,13 +1,14 @@
 """The three servers started once for all end-to-end tests, on test ports, with a temporary database.
 
 Needs a trained model in models/ (`make test` trains first). Ports: E2E_RASA_PORT, E2E_ACTION_PORT,
-E2E_WEB_PORT (defaults 15005, 15055, 18000) so a running `make run` is not disturbed.
+E2E_WEB_PORT, E2E_WECHAT_API_PORT (free ports by default) so a running `make run` or another test run is not disturbed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -18,6 +19,17 @@ from typing import Any, Dict, List
 import pytest
 
 from scripts.stack import ROOT, Stack, stack_environment
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Free ports unless set, so two test runs on one machine (or a running `make run`) never collide.
+for _name in ("E2E_RASA_PORT", "E2E_ACTION_PORT", "E2E_WEB_PORT", "E2E_WECHAT_API_PORT"):
+    os.environ.setdefault(_name, str(_free_port()))
 
 # The WeChat channel switched on (safe mode available), its API pointed at a local stand-in that tests start on
 # E2E_WECHAT_API_PORT when they need it (tests/utils/wechat.py, StandInWeChatAPI).
