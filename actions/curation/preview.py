@@ -30,7 +30,7 @@ VERDICT_ANSWER = "answer"
 VERDICT_SUGGEST = "suggest"
 VERDICT_NONE = "none"
 VERDICT_TEXT = {
-    VERDICT_OVERRIDE: "机器人会直接用这条回答（相似度很高，即使识别到其他话题也用它）。",
+    VERDICT_OVERRIDE: "机器人会直接用这条回答（相似度很高，即使识别到其他话题也用它；被识别为「在哪里」「要多久」这类追问时除外）。",
     VERDICT_ANSWER: "机器人会直接用这条回答（当它没把问题识别为某个已训练的话题时；识别为话题的，用该话题的问答回答）。",
     VERDICT_SUGGEST: "机器人不会直接回答，会提示「您是想问……」并列出下面几条供用户选择。",
     VERDICT_NONE: "机器人在知识库里找不到足够接近的问答，会说明能力范围或建议转人工。",
