@@ -83,10 +83,13 @@ class ValidateMaterialsForm(MaterialsContext, Action):
                 return _reask(dispatcher, tracker, requested)
             return []  # not an answer: rejected, the rules answer it and the form asks again afterwards
 
+        procedure = current_procedure(new, procedures)
+        if procedure is not None and new.held:  # saved as it grows, so the user can come back at any point
+            with self.repository_scope() as repo:
+                repo.save_checklist(tracker.sender_id, procedure.id, new.entity_type, new.conditions, new.held)
         questions = open_questions(new, procedures, self.condition_values, self.condition_order)
         next_slot = self.slot_of(questions[0]) if questions else None
         if reading.held_changed and questions and questions[0] != ANSWERED and not tracker.get_slot(names.SLOT_PREVIEWED):
-            procedure = current_procedure(new, procedures)
             if procedure is not None:
                 checklist = compare(procedure, new.entity_type, new.conditions, _held(new))
                 dispatcher.utter_message(response="utter_materials_preview_intro")
