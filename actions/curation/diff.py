@@ -52,20 +52,46 @@ class FieldChange:
     pieces: List[Tuple[str, str]] = field(default_factory=list)
 
 
+# kept text shorter than this between two changes is shown as part of the change (reads better in Chinese)
+SHORT_KEPT = 3
+# below this similarity a text is shown as replaced as a whole
+MIN_RATIO = 0.35
+
+
 def _pieces(before: str, after: str, by_line: bool) -> List[Tuple[str, str]]:
     a: Any = before.split("\n") if by_line else before
     b: Any = after.split("\n") if by_line else after
     glue = "\n" if by_line else ""
-    pieces: List[Tuple[str, str]] = []
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    if not by_line and matcher.ratio() < MIN_RATIO:
+        return [(kind, text) for kind, text in (("removed", before), ("added", after)) if text]
+    ops = matcher.get_opcodes()
+    pieces: List[Tuple[str, str]] = []
+    removed: List[str] = []
+    added: List[str] = []
+
+    def flush() -> None:
+        if removed:
+            pieces.append(("removed", glue.join(removed)))
+        if added:
+            pieces.append(("added", glue.join(added)))
+        removed.clear()
+        added.clear()
+
+    for i, (tag, i1, i2, j1, j2) in enumerate(ops):
         if tag == "equal":
-            pieces.append(("same", glue.join(a[i1:i2])))
+            kept = a[i1:i2]
+            between_changes = (removed or added) and i + 1 < len(ops)
+            if not by_line and between_changes and len(kept) < SHORT_KEPT:
+                removed.append(glue.join(kept))
+                added.append(glue.join(b[j1:j2]))
+                continue
+            flush()
+            pieces.append(("same", glue.join(kept)))
             continue
-        if i2 > i1:
-            pieces.append(("removed", glue.join(a[i1:i2])))
-        if j2 > j1:
-            pieces.append(("added", glue.join(b[j1:j2])))
+        removed.extend(a[i1:i2])
+        added.extend(b[j1:j2])
+    flush()
     if by_line:  # one piece per line group, shown on its own line
         return [(kind, text + "\n") for kind, text in pieces]
     return pieces

@@ -97,7 +97,9 @@ async def test_an_edit_is_answered_with_the_new_text_and_kept_as_a_readable_diff
         assert [(v.version, v.action, v.author) for v in history] == [(2, "edit", "chief"), (1, "publish", "chief")]
         changes = diff.changes(history[1].snapshot, history[0].snapshot)
     assert [c.label for c in changes] == ["答案"]
-    assert ("removed", "一") in changes[0].pieces and ("added", "二") in changes[0].pieces
+    removed = "".join(text for kind, text in changes[0].pieces if kind == "removed")
+    added = "".join(text for kind, text in changes[0].pieces if kind == "added")
+    assert "一楼设有母婴室" in removed and "二楼东侧" in added and ("same", "有。") in changes[0].pieces
     text = diff.unified(history[1].snapshot, history[0].snapshot)
     assert "-答案: 有。海珠区政务服务中心一楼设有母婴室" in text and "+答案: 有。母婴室在政务服务中心二楼东侧" in text
 

@@ -93,8 +93,8 @@ def test_editing_keeps_a_history_with_a_diff_and_rollback(chief):
             "version": "1", "action": "save"}
     assert chief.post(f"/console/faq/entries/{entry_id}", data=data, follow_redirects=False).status_code == 303
     page = chief.get(f"/console/faq/entries/{entry_id}")
-    assert "第 2 版" in page.text and "<del>海珠区政务服务中心一楼设有</del>" in page.text
-    assert "<ins>在二楼东侧</ins>" in page.text
+    assert "第 2 版" in page.text and "<del>有。海珠区政务服务中心一楼设有母婴室，" in page.text
+    assert "<ins>有。母婴室在二楼东侧，凭号使用。</ins>" in page.text and 'id="conflict"' not in page.text
     rollback = {"csrf_token": csrf(page.text), "version": "2", "to_version": "1"}
     response = chief.post(f"/console/faq/entries/{entry_id}/rollback", data=rollback, follow_redirects=False)
     assert response.status_code == 303 and "m=rolled_back" in response.headers["location"]
