@@ -20,7 +20,7 @@ from actions.materials import names
 from actions.materials.comparison import compare
 from actions.materials.context import MaterialsContext, latest_intent
 from actions.materials.eligibility import ADDRESS_QUESTIONS, open_address_questions, open_exclusions
-from actions.materials.flow import ANSWERED, MaterialsState, current_procedure, open_questions, read_turn
+from actions.materials.flow import ANSWERED, PROCEDURE, MaterialsState, current_procedure, open_questions, read_turn
 from actions.materials.rendering import checklist_messages
 from actions.materials.specs import UNSURE
 from actions.rendering import response_text
@@ -37,8 +37,11 @@ def _stop() -> List[Dict[str, Any]]:
     return [SlotSet(names.SLOT_STOPPED, True), SlotSet(names.REQUESTED_SLOT, None)]
 
 
-def _reask(dispatcher: CollectingDispatcher, tracker: Tracker, requested: str) -> List[Dict[str, Any]]:
-    dispatcher.utter_message(response="utter_materials_reask")
+def _reask(
+    dispatcher: CollectingDispatcher, tracker: Tracker, requested: str, response: str = "utter_materials_reask"
+) -> List[Dict[str, Any]]:
+    """Say that the answer was not understood (or ask which one was meant) and ask the same question again."""
+    dispatcher.utter_message(response=response)
     count = tracker.get_slot(names.SLOT_REASK)
     return [
         SlotSet(names.SLOT_REASK, (count if isinstance(count, int) else 0) + 1),
@@ -62,16 +65,20 @@ class ValidateMaterialsForm(MaterialsContext, Action):
         state = self.state_from(tracker)
         requested = tracker.get_slot(names.REQUESTED_SLOT)
         asking = self.question_of(requested)
+        text = self.read_text(tracker)
+        mentions = self.mentions(text)
         with self.repository_scope() as repo:
             procedures = repo.procedures()
-            resumed = False
-            if state.procedure is None:
-                saved = repo.saved_checklist(tracker.sender_id)
-                if saved is not None:  # coming back, maybe after a restart: start from the saved checklist
-                    state = MaterialsState(saved.kind, saved.entity_type, dict(saved.conditions), dict(saved.held), True)
-                    resumed = True
-        text = self.read_text(tracker)
-        reading = read_turn(state, text, self.mentions(text), self.reader, asking)
+            saved = repo.saved_checklist(tracker.sender_id) if state.procedure is None else None
+        resumed = False
+        if saved is not None:
+            # coming back, maybe after a restart: start from the saved checklist, unless this message is about
+            # another procedure or entity type (then it is a new case and starts afresh)
+            said = read_turn(MaterialsState(), text, mentions, self.reader, None).state
+            if said.procedure in (None, saved.kind) and said.entity_type in (None, saved.entity_type):
+                state = MaterialsState(saved.kind, saved.entity_type, dict(saved.conditions), dict(saved.held), True)
+                resumed = True
+        reading = read_turn(state, text, mentions, self.reader, asking)
         if reading.cancel:
             return _stop()
         new = reading.state
@@ -79,6 +86,9 @@ class ValidateMaterialsForm(MaterialsContext, Action):
         if new.entity_type and new.entity_type != tracker.get_slot(names.SHARED_ENTITY_TYPE):
             events.append(SlotSet(names.SHARED_ENTITY_TYPE, new.entity_type))
         if asking and not reading.understood and not resumed:
+            masked = self.masked(text, reading.mentions)
+            if asking == PROCEDURE and self.reader.mentions_deregistration(masked):
+                return _reask(dispatcher, tracker, requested, "utter_materials_which_deregistration")
             if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
                 return _reask(dispatcher, tracker, requested)
             return []  # not an answer: rejected, the rules answer it and the form asks again afterwards

@@ -188,3 +188,19 @@ async def test_address_asks_the_entity_type_only_for_an_online_shop(database, do
     assert slots[names.SLOT_ADDR_TYPE] == "online" and slots[names.REQUESTED_SLOT] == names.SLOT_ENTITY_TYPE
     slots = _slots(await ValidateAddressCheckForm().run(dispatcher, tracker_for("公租房", slots=base), domain))
     assert slots[names.SLOT_ADDR_TYPE] == "restricted" and slots[names.REQUESTED_SLOT] is None
+
+
+async def test_a_new_case_does_not_resume_an_old_checklist(database, domain, dispatcher, tracker_for):
+    with materials_repository() as repo:
+        repo.save_checklist("two-cases", "setup.llc", "有限责任公司", {"premises": "rented"}, {"公司章程": True})
+    tracker = tracker_for("帮我核对个体户的材料，我有身份证", intent="check_materials", sender="two-cases")
+    slots = _slots(await ValidateMaterialsForm().run(dispatcher, tracker, domain))
+    assert slots[names.SLOT_ENTITY_TYPE] == "个体工商户"
+    assert slots[names.SLOT_HELD] == {"身份证明": True} and "mat_premises" not in slots
+
+
+async def test_which_deregistration_is_asked_when_unclear(database, domain, dispatcher, tracker_for):
+    tracker = tracker_for("注销", intent="simple_dereg_process", slots={names.REQUESTED_SLOT: names.SLOT_PROCEDURE})
+    slots = _slots(await ValidateMaterialsForm().run(dispatcher, tracker, domain))
+    assert slots[names.REQUESTED_SLOT] == names.SLOT_PROCEDURE
+    assert dispatcher.messages[0]["response"] == "utter_materials_which_deregistration"
