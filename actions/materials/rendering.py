@@ -51,7 +51,7 @@ def _item_line(domain: Dict[str, Any], status: ItemStatus) -> str:
         return _r(domain, "utter_materials_item_window", item=req.name)
     if status.state == DEPENDS:
         return _r(domain, "utter_materials_item_depends", item=req.name, condition=status.condition or "")
-    return f"· {req.name}"
+    return _r(domain, "utter_materials_item_plain", item=req.name)
 
 
 def _note_line(domain: Dict[str, Any], note) -> str:  # noqa: ANN001
@@ -164,9 +164,9 @@ def address_verdict_messages(
         reason = _r(domain, "utter_materials_unconfirmed", text=reason)
     blocks.append(_r(domain, f"utter_address_{rule.verdict}", reason=reason))
     if rule.provide:
-        blocks.append(_r(domain, "utter_address_provide", items="\n".join(f"· {p}" for p in rule.provide)))
+        blocks.append(_r(domain, "utter_address_provide", items="\n".join(_r(domain, "utter_address_item", item=p) for p in rule.provide)))
     if rule.promise:
-        blocks.append(_r(domain, "utter_address_promise", items="\n".join(f"· {p}" for p in rule.promise)))
+        blocks.append(_r(domain, "utter_address_promise", items="\n".join(_r(domain, "utter_address_item", item=p) for p in rule.promise)))
     blocks.append(
         _r(
             domain,
