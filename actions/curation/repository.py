@@ -545,6 +545,7 @@ class CurationRepository:
         current = diff.snapshot(row)
         if proposed == current:
             return Change(row)
+        self._keep_followup_answered(row, proposed["status"])
         if not validated:
             errors = problems({**proposed, "id": row.id}, publish=proposed["status"] == STATUS_PUBLISHED)
             errors.update(self._topic_errors(proposed))
@@ -567,6 +568,30 @@ class CurationRepository:
         labels = diff.changed_labels(current, proposed)
         self._record(row, current, actor, action, note, author)
         return Change(row, row.version, labels)
+
+    def _keep_followup_answered(self, row: KnowledgeEntry, new_status: str) -> None:
+        """A topic's short follow-ups (要多久/要什么材料/…) point to intents; the last published entry of such an
+        intent cannot be taken out of service (the follow-up would go unanswered, and the topic's seed file would
+        no longer be valid for ``make kb-export``). Its text can be changed instead."""
+        if row.status != STATUS_PUBLISHED or new_status == STATUS_PUBLISHED or not row.intent:
+            return
+        topic = self.session.get(Topic, row.topic_id)
+        kinds = [kind for kind, intent in ((topic.followups or {}) if topic else {}).items() if intent == row.intent]
+        if not kinds:
+            return
+        others = self.session.execute(
+            select(func.count(KnowledgeEntry.id)).where(
+                KnowledgeEntry.intent == row.intent, KnowledgeEntry.status == STATUS_PUBLISHED,
+                KnowledgeEntry.id != row.id,
+            )
+        ).scalar()
+        if not others:
+            names = {"duration": "要多久", "materials": "要什么材料", "fee": "收不收费", "where": "在哪里办",
+                     "process": "怎么办理"}
+            asked = "、".join(f"「{names.get(k, k)}」" for k in kinds)
+            raise Forbidden(
+                f"不能停用：这是「{topic.title}」话题里追问{asked}时的答案，停用后这些追问将无法回答。请直接修改它的内容。"
+            )
 
     def _ensure_baseline(self, row: KnowledgeEntry, current: Dict[str, Any]) -> None:
         """Before the first staff change of an entry that has no history (a seed entry), keep it as it was, so it

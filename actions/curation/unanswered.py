@@ -1,5 +1,6 @@
-"""Messages the bot could not answer (it fell back, found them out of scope, or handed them to an officer), grouped
-by similarity so staff see which questions come up again and again, and turned into draft entries in one step.
+"""Messages the bot could not answer (it fell back, found them out of scope, or handed them to an officer — the
+question of each hand-off ticket is copied in), grouped by similarity so staff see which questions come up again
+and again, and turned into draft entries in one step.
 
 Grouping: each message becomes a TF-IDF vector over the same tokens the FAQ retrieval uses
 (``actions.faq_search.tokens``: words, characters and character bigrams of the normalised text), with the word
@@ -23,6 +24,7 @@ from actions.curation.validation import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUE
 from actions.knowledge_base.models import UnansweredQuestion
 
 GROUP_THRESHOLD = 0.35
+SETTING_HANDOFFS_UPTO = "handoffs_imported_upto"  # id of the last hand-off ticket copied in
 # a draft goes to the topic of the closest entry when it is at least this close, else to the staff topic
 TOPIC_THRESHOLD = 0.5
 MAX_MESSAGES = 5000
@@ -151,9 +153,45 @@ def group_texts(
     return sorted((sorted(g) for g in groups), key=lambda g: (-len(g), g[0]))
 
 
+def import_handoffs(session) -> int:
+    """Copy the questions of hand-off tickets opened since the last call into the unanswered questions (reason
+    "handoff": only the one-line summary the user gave, never who they are); returns how many. The position is kept
+    in a setting and advanced with a compare-and-set, so two reports at once never copy a ticket twice."""
+    from sqlalchemy import update
+
+    from actions.curation.models import CurationSetting
+    from actions.handoff.models import Ticket
+
+    row = session.get(CurationSetting, SETTING_HANDOFFS_UPTO)
+    if row is None:
+        row = CurationSetting(key=SETTING_HANDOFFS_UPTO, value="0", updated_at=now(), updated_by="system")
+        session.add(row)
+        session.flush()
+    upto = int(row.value or 0)
+    tickets = list(session.execute(select(Ticket).where(Ticket.id > upto).order_by(Ticket.id).limit(1000)).scalars())
+    if not tickets:
+        return 0
+    claimed = session.execute(
+        update(CurationSetting)
+        .where(CurationSetting.key == SETTING_HANDOFFS_UPTO, CurationSetting.value == str(upto))
+        .values(value=str(tickets[-1].id), updated_at=now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return 0
+    for ticket in tickets:
+        text = " ".join((ticket.summary or "").split())[:500]
+        if text:
+            session.add(UnansweredQuestion(text=text, reason="handoff", created_at=ticket.created_at))
+    session.flush()
+    return len(tickets)
+
+
 def unanswered_report(session, days: int = 30, reason: str = "", suggest: bool = True) -> UnansweredReport:
-    """The open (not yet turned into an entry) unanswered messages of the last ``days`` days, grouped."""
+    """The open (not yet turned into an entry) unanswered messages of the last ``days`` days, grouped; questions of
+    new hand-off tickets are added first."""
     days = max(1, min(int(days), 365))
+    import_handoffs(session)
     moment = now()
     buckets = _buckets(days, moment)
     query = select(UnansweredQuestion).where(

@@ -313,3 +313,36 @@ def test_every_change_is_in_the_audit_log_with_who_and_what(database):
     ]
     assert "相似问法、答案" in log[1][2] and entry_id in log[1][2] and "第 2 版" in log[1][2]
     assert len(pending) == 1 and pending[0].base_version == 3
+
+
+# ---- knowledge/ stays the seed and the reviewable export -------------------------------------------------------------
+
+
+def test_make_kb_export_writes_staff_changes_that_the_seed_loader_accepts(database, tmp_path):
+    from actions.knowledge_base.export import export
+
+    entry_id, _ = create()
+    with curation_repository() as repo:
+        staff_only = repo.create(entry_data(topic=repo.staff_topic().id, question="政务中心附近有没有公交站"), ADMIN)
+        row = repo.entry("startup.free")
+        repo.update("startup.free", {"answer": "开办企业免费：刻章、发票和税务UKey都免费（工作人员修改）。"}, row.version, ADMIN)
+        repo.retire("name.rules", ADMIN)
+        staff_id = staff_only.entry.id
+    with session_scope() as session:
+        written = export(session, tmp_path)
+    assert written["staff"] == 1 and (tmp_path / "staff.yml").exists()
+    topics = {t.topic: t for t in load_topic_files(tmp_path)}  # the loader's own validation
+    startup = {e.id: e for e in topics["startup"].entries}
+    assert entry_id in startup and startup["startup.free"].answer.endswith("（工作人员修改）。")
+    assert [e.id for e in topics["staff"].entries] == [staff_id]
+    assert all(e.id != "name.rules" for e in topics["name"].entries)
+
+
+def test_the_answer_to_a_topics_follow_ups_cannot_be_retired(database):
+    row = load("startup.process")  # answers 要多久 and 怎么办理 while the subject is 开办企业
+    with pytest.raises(Forbidden) as refused, curation_repository() as repo:
+        repo.retire("startup.process", ADMIN, row.version)
+    assert "要多久" in refused.value.message and "请直接修改" in refused.value.message
+    with pytest.raises(Forbidden), curation_repository() as repo:
+        repo.update("startup.process", {"status": "draft"}, row.version, ADMIN)
+    assert load("startup.process").status == "published"

@@ -85,3 +85,22 @@ def test_sparklines_scale_to_the_busiest_bucket():
     assert sparkline([0, 0, 0]) == "▁▁▁"
     line = sparkline([0, 1, 5, 10])
     assert line[0] == "▁" and line[-1] == "█" and line[1] < line[2] < line[3]
+
+
+def test_questions_handed_to_an_officer_are_included_once(database):
+    from actions.handoff.repository import NewTicket, ticket_repository
+
+    with ticket_repository() as tickets:
+        for summary in ("注销以后公章怎么办", "公司注销后公章怎么处理"):
+            tickets.open_ticket(NewTicket(sender_id="u1", channel="rest", reason="user_request", topic="注销与歇业",
+                                          summary=summary, contact_name="陈先生", phone="13812345678", consent=True))
+    with session_scope() as session:
+        first = unanswered_report(session, days=7, suggest=False)
+    with session_scope() as session:
+        again = unanswered_report(session, days=7, reason="handoff", suggest=False)
+    assert first.total == 2 and first.groups[0].reasons == {"handoff": 2}
+    assert again.total == 2  # copied once, however often the page is opened
+    with session_scope() as session:
+        stored = session.query(UnansweredQuestion).all()
+        assert {q.text for q in stored} == {"注销以后公章怎么办", "公司注销后公章怎么处理"}
+        assert all("陈" not in q.text and "138" not in q.text for q in stored)
