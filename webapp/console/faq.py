@@ -37,7 +37,7 @@ from actions.curation.repository import (
     curation_repository,
 )
 from actions.curation.spreadsheet import ImportRefused
-from actions.curation.validation import EDITABLE, LABELS, STATUS_LABELS, STATUSES
+from actions.curation.validation import EDITABLE, LABELS, STATUS_LABELS, STATUSES, normalise
 from actions.handoff.accounts import account_repository
 from actions.handoff.models import ROLE_ADMIN, ROLE_EDITOR
 from actions.knowledge_base.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED, KnowledgeEntry
@@ -199,7 +199,7 @@ def _edit_context(repo: CurationRepository, auth: Auth, row: Optional[KnowledgeE
     context: Dict[str, Any] = {
         "topics": repo.topics(),
         "review_required": repo.review_required(),
-        "can_publish": repo.can_publish(_actor_of(auth)),
+        "can_publish": repo.can_publish(Actor(auth.username, auth.role, auth.officer_id)),
         "today": china_today(),
     }
     if row is not None:
@@ -213,13 +213,8 @@ def _edit_context(repo: CurationRepository, auth: Auth, row: Optional[KnowledgeE
             entry=row,
             history=steps,
             reviews=[(r, diff.changes(diff.snapshot(row), r.proposed)) for r in reviews if r.status == "pending"],
-            topic_title=(repo.topic(row.topic_id).title if repo.topic(row.topic_id) else row.topic_id),
         )
     return context
-
-
-def _actor_of(auth: Auth) -> Actor:
-    return Actor(auth.username, auth.role, auth.officer_id)
 
 
 def _values_of(row: Optional[KnowledgeEntry], today: str) -> Dict[str, Any]:
@@ -320,7 +315,7 @@ async def entry_submit(request: Request) -> Response:
                 context = _edit_context(repo, auth, row)
                 conflict = None
                 if isinstance(error, VersionConflict):
-                    mine = {**diff.snapshot(row), **{k: v for k, v in _normalised(data).items()}}
+                    mine = {**diff.snapshot(row), **normalise(data)}
                     conflict = diff.changes(mine, diff.snapshot(row))
                 values = {**_values_of(row, context["today"]), **data}
                 # after a conflict the form carries the current version: saving again, having seen what changed,
@@ -329,12 +324,6 @@ async def entry_submit(request: Request) -> Response:
                              errors=getattr(error, "errors", {}), conflict=conflict, version=row.version, **context)
 
     return await run_in_threadpool(work)
-
-
-def _normalised(data: Mapping[str, Any]) -> Dict[str, Any]:
-    from actions.curation.validation import normalise
-
-    return normalise(data)
 
 
 def _save(repo: CurationRepository, entry_id: str, action: str, data: Dict[str, Any], version: Optional[int],
