@@ -90,6 +90,9 @@ class ActionAnswer(Action):
                     dispatcher.utter_message(response="utter_no_answer")
                     return []
                 return type_event + send_answer(dispatcher, domain, chosen)
+            staff_entry = self._staff_entry_matching(kb, intent, tracker)
+            if staff_entry is not None:
+                return type_event + send_answer(dispatcher, domain, staff_entry)
             target = self._target_intent(kb, intent, tracker)
             if target is None:
                 dispatcher.utter_message(response="utter_ask_followup_topic")
@@ -97,9 +100,6 @@ class ActionAnswer(Action):
             if target == "":
                 dispatcher.utter_message(response="utter_no_answer")
                 return []
-            staff_entry = self._staff_entry_matching(kb, intent, tracker)
-            if staff_entry is not None:
-                return type_event + send_answer(dispatcher, domain, staff_entry)
             answer = kb.answer_for_intent(target, entity_type)
             general = answer or kb.answer_for_intent(target)
         if answer is None and general is not None:
@@ -127,8 +127,10 @@ class ActionAnswer(Action):
     @staticmethod
     def _staff_entry_matching(kb: KnowledgeRepository, intent: str, tracker: Tracker) -> Optional[Answer]:
         """A staff FAQ entry asked almost word for word wins over the NLU's topic (no retrain needed)."""
-        if intent.startswith(names.FOLLOWUP_PREFIX) or intent == names.INTENT_INFORM_ENTITY_TYPE:
+        if intent == names.INTENT_INFORM_ENTITY_TYPE:
             return None
+        if intent.startswith(names.FOLLOWUP_PREFIX) and tracker.get_slot(names.SLOT_CURRENT_TOPIC):
+            return None  # "要多久？" in a conversation about a topic is about that topic
         matches = faq_search.search(kb, question_text(tracker), limit=1)
         if matches and matches[0].answer.intent is None and matches[0].score >= STAFF_OVERRIDE_THRESHOLD:
             return matches[0].answer

@@ -142,3 +142,21 @@ async def test_clarify_without_candidates_offers_the_menu(database, dispatcher, 
 
 def test_slot_events_are_plain_rasa_events():
     assert SlotSet("current_topic", "x")["event"] == "slot"
+
+
+async def test_a_staff_entry_asked_word_for_word_wins_over_the_nlu_topic(database, dispatcher, domain, tracker_for):
+    from datetime import datetime
+
+    from actions.db import session_scope
+    from actions.knowledge_base.models import KnowledgeEntry
+
+    with session_scope() as session:
+        session.add(KnowledgeEntry(
+            id="staff.nursing_room", topic_id="startup", intent=None, entity_types=["all"],
+            question="办事大厅哪里可以喂奶", paraphrases=["政务中心有母婴室吗"], answer="政务服务中心一楼设有母婴室。",
+            buttons=[], source="海珠区政务服务中心公告", rule_date="2026-11", reviewed="2026-11-25",
+            status="published", origin="staff", updated_by="officer1", updated_at=datetime.utcnow(),
+        ))
+    # the NLU filed it as a short follow-up and there is no topic yet: the staff entry answers
+    await run(ActionAnswer(), dispatcher, tracker_for("办事大厅哪里可以喂奶", "followup_where"), domain)
+    assert "母婴室" in texts(dispatcher)
