@@ -164,6 +164,11 @@ class FaqSearch:
         self._checked = 0.0
         self._index: Optional[FaqIndex] = None
 
+    def reset(self) -> None:
+        """Forget the index (the database was replaced, e.g. between tests)."""
+        with self._lock:
+            self._stamp, self._checked, self._index = None, 0.0, None
+
     def index(self, kb: KnowledgeRepository) -> FaqIndex:
         now = time.monotonic()
         with self._lock:
