@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Dict, List
 
-from scripts.stack import ROOT, VENV_BIN, Stack, stack_environment
+from scripts.stack import ROOT, VENV_BIN, Stack, isolated_environment
 
 QUESTIONS = [
     "开公司要多久",
@@ -134,19 +134,12 @@ def run_concurrent(url: str, conversations: int, per_conversation: int) -> Dict[
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="hzbot-bench-"))
-    env = stack_environment(
-        {
-            "RASA_PORT": os.environ.get("BENCH_RASA_PORT", "25005"),
-            "ACTION_PORT": os.environ.get("BENCH_ACTION_PORT", "25055"),
-            "WEB_PORT": os.environ.get("BENCH_WEB_PORT", "28000"),
-            "DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-            "TRACKER_DB": str(work / "tracker.db"),
-        }
-    )
-    env.pop("ACTION_ENDPOINT_URL")
-    env.pop("RASA_URL")
-    env = stack_environment(env)
-    subprocess.run([sys.executable, "-m", "actions.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
+    ports = {
+        "RASA_PORT": os.environ.get("BENCH_RASA_PORT", "25005"),
+        "ACTION_PORT": os.environ.get("BENCH_ACTION_PORT", "25055"),
+        "WEB_PORT": os.environ.get("BENCH_WEB_PORT", "28000"),
+    }
+    env = isolated_environment(work, ports)
     print("Training (forced, into a temporary folder)…", flush=True)
     training = measure_training(env)
     stack = Stack(env, log_dir=work / "logs").start()

@@ -48,6 +48,23 @@ def stack_environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, s
     return env
 
 
+def isolated_environment(work: Path, ports: Dict[str, str], extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Servers on their own ports with their own database and tracker store under ``work`` (tests, benchmark);
+    the database is created and seeded as `make db` does."""
+    env = stack_environment(
+        {
+            **ports,
+            "DATABASE_URL": f"sqlite:///{work / 'hzbot.db'}",
+            "TRACKER_DB": str(work / "tracker.db"),
+            **(extra or {}),
+        }
+    )
+    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+    env["RASA_URL"] = f"http://127.0.0.1:{env['RASA_PORT']}"
+    subprocess.run([sys.executable, "-m", "actions.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
 def server_commands(env: Dict[str, str], model: str = "models") -> Dict[str, List[str]]:
     rasa = [
         str(VENV_BIN / "rasa"), "run",
@@ -92,7 +109,7 @@ class Stack:
             urls["web"] = f"http://127.0.0.1:{self.env['WEB_PORT']}/healthz"
         return urls
 
-    def start(self, model: str = "models") -> "Stack":
+    def start(self, model: str = "models") -> Stack:
         for name, command in server_commands(self.env, model).items():
             output = None
             if self.log_dir is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from scripts.stack import ROOT, Stack, stack_environment
+from scripts.stack import ROOT, Stack, isolated_environment
 
 
 def _free_port() -> int:
@@ -75,22 +74,12 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory):
     if not any((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("No trained model in models/: run `make train` (make test does it first).")
     work = tmp_path_factory.mktemp("e2e")
-    env = stack_environment(
-        {
-            "RASA_PORT": os.environ.get("E2E_RASA_PORT", "15005"),
-            "ACTION_PORT": os.environ.get("E2E_ACTION_PORT", "15055"),
-            "WEB_PORT": os.environ.get("E2E_WEB_PORT", "18000"),
-            "DATABASE_URL": f"sqlite:///{work / 'e2e.db'}",
-            "TRACKER_DB": str(work / "tracker.db"),
-            "CONSOLE_ADMIN_USER": "admin",
-            "CONSOLE_ADMIN_PASSWORD": "e2e-admin-password-123",
-            **E2E_WECHAT_ENV,
-        }
+    ports = {name: os.environ[f"E2E_{name}"] for name in ("RASA_PORT", "ACTION_PORT", "WEB_PORT")}
+    env = isolated_environment(
+        work,
+        ports,
+        {"CONSOLE_ADMIN_USER": "admin", "CONSOLE_ADMIN_PASSWORD": "e2e-admin-password-123", **E2E_WECHAT_ENV},
     )
-    env.pop("ACTION_ENDPOINT_URL", None)
-    env.pop("RASA_URL", None)
-    env = stack_environment(env)
-    subprocess.run([sys.executable, "-m", "actions.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
     stack = Stack(env, log_dir=work / "logs").start()
     try:
         seconds = stack.wait_ready(timeout=240)
