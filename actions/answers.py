@@ -119,7 +119,8 @@ class ActionAnswer(Action):
             topic = tracker.get_slot(names.SLOT_CURRENT_TOPIC)
             if not topic:
                 return None
-            return kb.followup_intent(topic, intent[len(names.FOLLOWUP_PREFIX) :]) or ""
+            kind = intent[len(names.FOLLOWUP_PREFIX) :]
+            return kb.followup_intent(topic, kind, tracker.get_slot(names.SLOT_LAST_ANSWER_INTENT)) or ""
         if intent == names.INTENT_INFORM_ENTITY_TYPE:
             return tracker.get_slot(names.SLOT_LAST_ANSWER_INTENT)
         return intent

@@ -88,10 +88,12 @@ class KnowledgeRepository:
         rows = self._published(KnowledgeEntry.intent == intent)
         return rows[0].topic_id if rows else None
 
-    def followup_intent(self, topic: str, kind: str) -> Optional[str]:
-        """Which intent answers a short follow-up (要多久/要什么材料/…) while ``topic`` is the subject."""
+    def followup_intent(self, topic: str, kind: str, after_intent: Optional[str] = None) -> Optional[str]:
+        """Which intent answers a short follow-up (要多久/要什么材料/…) while ``topic`` is the subject; a
+        ``kind@intent`` entry of the topic wins right after that intent was answered."""
         row = self.session.get(Topic, topic)
-        return (row.followups or {}).get(kind) if row else None
+        followups = (row.followups or {}) if row else {}
+        return followups.get(f"{kind}@{after_intent}") or followups.get(kind)
 
     def topic_title(self, topic: str) -> Optional[str]:
         row = self.session.get(Topic, topic)

@@ -94,13 +94,15 @@ class TopicFile(BaseModel, extra=Extra.forbid):
     topic: str
     title: str
     followups: Dict[str, str] = Field(
-        default_factory=dict, description="short follow-up questions (要多久/要什么材料…) → intent answered"
+        default_factory=dict,
+        description="short follow-up questions (要多久/要什么材料…) → intent answered; a key 'kind@intent' "
+        "applies only right after that intent was answered (e.g. duration@general_dereg_process)",
     )
     entries: List[Entry]
 
     @validator("followups")
     def _followup_kinds(cls, value):  # noqa: N805
-        unknown = set(value) - set(FOLLOWUP_KINDS)
+        unknown = {key for key in value if key.partition("@")[0] not in FOLLOWUP_KINDS}
         if unknown:
             raise ValueError(f"unknown follow-up kinds {sorted(unknown)}; use {FOLLOWUP_KINDS}")
         return value
@@ -111,6 +113,9 @@ class TopicFile(BaseModel, extra=Extra.forbid):
         for kind, intent in values["followups"].items():
             if intent not in intents:
                 raise ValueError(f"followup {kind!r} points to intent {intent!r} that has no entry in this topic")
+            after = kind.partition("@")[2]
+            if after and after not in intents:
+                raise ValueError(f"followup {kind!r} names intent {after!r} that has no entry in this topic")
         return values
 
 

@@ -160,3 +160,12 @@ async def test_a_staff_entry_asked_word_for_word_wins_over_the_nlu_topic(databas
     # the NLU filed it as a short follow-up and there is no topic yet: the staff entry answers
     await run(ActionAnswer(), dispatcher, tracker_for("办事大厅哪里可以喂奶", "followup_where"), domain)
     assert "母婴室" in texts(dispatcher)
+
+
+async def test_how_long_after_ordinary_deregistration_is_about_ordinary_deregistration(
+    database, dispatcher, domain, tracker_for
+):
+    slots = {"current_topic": "deregistration", "last_answer_intent": "general_dereg_process"}
+    await run(ActionAnswer(), dispatcher, tracker_for("要多久？", "followup_duration", slots=slots), domain)
+    reply = texts(dispatcher)
+    assert "清算组" in reply and "公示期是 20 天" not in reply

@@ -104,12 +104,15 @@ def test_followups_point_to_general_entries_of_the_same_topic():
 
 def test_simple_deregistration_followups():
     dereg = next(t for t in TOPICS if "simple_dereg_notice" in {e.intent for e in t.entries})
-    assert dereg.followups == {
+    plain = {kind: intent for kind, intent in dereg.followups.items() if "@" not in kind}
+    assert plain == {
         "duration": "simple_dereg_notice",
         "materials": "simple_dereg_materials",
         "process": "simple_dereg_process",
         "where": "simple_dereg_process",
     }
+    assert dereg.followups["duration@general_dereg_process"] == "general_dereg_process"
+    assert dereg.followups["materials@general_dereg_process"] == "general_dereg_materials"
 
 
 # ------------------------------------------------------------------------------------------- figures
