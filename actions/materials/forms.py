@@ -9,7 +9,7 @@ the form at once (the closing action sees ``materials_stopped``); a short reply 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -20,9 +20,11 @@ from actions.materials import names
 from actions.materials.comparison import compare
 from actions.materials.context import MaterialsContext, latest_intent
 from actions.materials.eligibility import ADDRESS_QUESTIONS, open_address_questions, open_exclusions
+from actions.materials.extraction import Mention
 from actions.materials.flow import ANSWERED, PROCEDURE, MaterialsState, current_procedure, open_questions, read_turn
 from actions.materials.rendering import checklist_messages
-from actions.materials.specs import UNSURE
+from actions.materials.repository import SavedChecklist
+from actions.materials.specs import UNSURE, HeldMaterials
 from actions.rendering import response_text
 
 DomainDict = Dict[str, Any]
@@ -62,61 +64,68 @@ class ValidateMaterialsForm(MaterialsContext, Action):
         return "validate_materials_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        state = self.state_from(tracker)
         requested = tracker.get_slot(names.REQUESTED_SLOT)
         asking = self.question_of(requested)
         text = self.read_text(tracker)
         mentions = self.mentions(text)
         with self.repository_scope() as repo:
             procedures = repo.procedures()
+            state = self.state_from(tracker)
             saved = repo.saved_checklist(tracker.sender_id) if state.procedure is None else None
-        resumed = False
-        if saved is not None:
-            # coming back, maybe after a restart: start from the saved checklist, unless this message is about
-            # another procedure or entity type (then it is a new case and starts afresh)
-            said = read_turn(MaterialsState(), text, mentions, self.reader, None).state
-            if said.procedure in (None, saved.kind) and said.entity_type in (None, saved.entity_type):
-                state = MaterialsState(saved.kind, saved.entity_type, dict(saved.conditions), dict(saved.held), True)
-                resumed = True
+        state, resumed = self._resume(state, saved, text, mentions)
         reading = read_turn(state, text, mentions, self.reader, asking)
         if reading.cancel:
             return _stop()
+        if asking and not reading.understood and not resumed:
+            return self._not_understood(dispatcher, tracker, text, reading, asking, requested)
         new = reading.state
         events = _changed(tracker, self.slot_values(new))
         if new.entity_type and new.entity_type != tracker.get_slot(names.SHARED_ENTITY_TYPE):
             events.append(SlotSet(names.SHARED_ENTITY_TYPE, new.entity_type))
-        if asking and not reading.understood and not resumed:
-            masked = self.masked(text, reading.mentions)
-            if asking == PROCEDURE and self.reader.mentions_deregistration(masked):
-                return _reask(dispatcher, tracker, requested, "utter_materials_which_deregistration")
-            if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
-                return _reask(dispatcher, tracker, requested)
-            return []  # not an answer: rejected, the rules answer it and the form asks again afterwards
-
         procedure = current_procedure(new, procedures)
         if procedure is not None and new.held:  # saved as it grows, so the user can come back at any point
             with self.repository_scope() as repo:
                 repo.save_checklist(tracker.sender_id, procedure.id, new.entity_type, new.conditions, new.held)
         questions = open_questions(new, procedures, self.condition_values, self.condition_order)
-        next_slot = self.slot_of(questions[0]) if questions else None
-        if reading.held_changed and questions and questions[0] != ANSWERED and not tracker.get_slot(names.SLOT_PREVIEWED):
-            if procedure is not None:
-                checklist = compare(procedure, new.entity_type, new.conditions, _held(new))
-                dispatcher.utter_message(response="utter_materials_preview_intro")
-                for message in checklist_messages(domain, checklist, self.labels, self.material_names):
-                    dispatcher.utter_message(text=message)
-                dispatcher.utter_message(
-                    text=response_text(domain, "utter_materials_more_questions", count=len(questions))
-                )
-                events.append(SlotSet(names.SLOT_PREVIEWED, True))
-        events.append(SlotSet(names.REQUESTED_SLOT, next_slot))
+        preview_due = reading.held_changed and questions and questions[0] != ANSWERED
+        if procedure is not None and preview_due and not tracker.get_slot(names.SLOT_PREVIEWED):
+            self._preview(dispatcher, domain, procedure, new, len(questions))
+            events.append(SlotSet(names.SLOT_PREVIEWED, True))
+        events.append(SlotSet(names.REQUESTED_SLOT, self.slot_of(questions[0]) if questions else None))
         return events
 
+    def _resume(
+        self, state: MaterialsState, saved: SavedChecklist | None, text: str, mentions: List[Mention]
+    ) -> Tuple[MaterialsState, bool]:
+        """Coming back (maybe after a restart): start from the saved checklist - unless this message is about another
+        procedure or entity type, which makes it a new case."""
+        if saved is None:
+            return state, False
+        said = read_turn(MaterialsState(), text, mentions, self.reader, None).state
+        if said.procedure not in (None, saved.kind) or said.entity_type not in (None, saved.entity_type):
+            return state, False
+        return MaterialsState(saved.kind, saved.entity_type, dict(saved.conditions), dict(saved.held), True), True
 
-def _held(state: MaterialsState):  # noqa: ANN202
-    from actions.materials.specs import HeldMaterials
+    def _not_understood(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, reading, asking: str, requested: str  # noqa: ANN001
+    ) -> List[Dict[str, Any]]:
+        """Ask again when the message was meant as an answer; otherwise reject so the rules answer it."""
+        masked = self.masked(text, reading.mentions)
+        if asking == PROCEDURE and self.reader.mentions_deregistration(masked):
+            return _reask(dispatcher, tracker, requested, "utter_materials_which_deregistration")
+        if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
+            return _reask(dispatcher, tracker, requested)
+        return []  # rejected: the rules answer it, then the form asks its question again
 
-    return HeldMaterials(dict(state.held))
+    def _preview(
+        self, dispatcher: CollectingDispatcher, domain: DomainDict, procedure, state: MaterialsState, open_count: int  # noqa: ANN001
+    ) -> None:
+        """The checklist as it stands, before the questions that can still change it."""
+        checklist = compare(procedure, state.entity_type, state.conditions, HeldMaterials(dict(state.held)))
+        dispatcher.utter_message(response="utter_materials_preview_intro")
+        for message in checklist_messages(domain, checklist, self.labels, self.material_names):
+            dispatcher.utter_message(text=message)
+        dispatcher.utter_message(text=response_text(domain, "utter_materials_more_questions", count=open_count))
 
 
 class ValidateSimpleDeregForm(MaterialsContext, Action):
