@@ -9,7 +9,7 @@ A message reaches one of two actions:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -19,6 +19,7 @@ from actions import handoff, names
 from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
 from actions.knowledge_base.repository import Answer, KnowledgeRepository, knowledge_repository
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
+from bot.nlu_components.text import normalize_text
 
 RepositoryScope = Callable[[], Any]
 # a staff FAQ entry (no intent) overrides the NLU's topic when it matches this closely
@@ -54,7 +55,9 @@ def send_answer(dispatcher: CollectingDispatcher, domain: Dict[str, Any], answer
 
 
 def note_long_message(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> None:
-    if len(original_user_text(tracker)) > names.MAX_MESSAGE_CHARS:
+    """Say so when the NLU only read the first part of the message (after repeated marks etc. were collapsed)."""
+    original = original_user_text(tracker)
+    if len(original) > names.MAX_MESSAGE_CHARS and len(normalize_text(original, max_chars=len(original))) > names.MAX_MESSAGE_CHARS:
         dispatcher.utter_message(text=response_text(domain, "utter_long_message_note", limit=names.MAX_MESSAGE_CHARS))
 
 
@@ -73,12 +76,12 @@ class ActionAnswer(Action):
     def __init__(self, repository_scope: RepositoryScope = knowledge_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         entity_type = latest_entity(tracker, names.ENTITY_TYPE) or tracker.get_slot(names.SLOT_ENTITY_TYPE)
         type_event = [SlotSet(names.SLOT_ENTITY_TYPE, entity_type)]
@@ -154,12 +157,12 @@ class ActionClarify(Action):
     def __init__(self, repository_scope: RepositoryScope = knowledge_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = question_text(tracker)
         note_long_message(dispatcher, tracker, domain)

@@ -76,7 +76,7 @@ async def test_unknown_intent_says_so_and_offers_an_officer(database, dispatcher
 
 
 async def test_long_messages_are_answered_on_their_first_part(database, dispatcher, domain, tracker_for):
-    text = "开公司要多久" + "啊" * 2500
+    text = "开公司要多久" + "我想问一下开公司的事情。" * 250
     await run(ActionAnswer(), dispatcher, tracker_for(text, "startup_process"), domain)
     assert "2000" in dispatcher.messages[0]["text"]
     assert "0.5" in texts(dispatcher)
@@ -169,3 +169,9 @@ async def test_how_long_after_ordinary_deregistration_is_about_ordinary_deregist
     await run(ActionAnswer(), dispatcher, tracker_for("要多久？", "followup_duration", slots=slots), domain)
     reply = texts(dispatcher)
     assert "清算组" in reply and "公示期是 20 天" not in reply
+
+
+async def test_a_long_message_that_collapses_short_gets_no_note(database, dispatcher, domain, tracker_for):
+    text = "开公司要多久" + "？" * 2500
+    await run(ActionAnswer(), dispatcher, tracker_for(text, "startup_process"), domain)
+    assert "2000" not in dispatcher.messages[0]["text"]
