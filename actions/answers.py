@@ -9,6 +9,8 @@ A message reaches one of two actions:
 
 from __future__ import annotations
 
+import json
+
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -193,9 +195,9 @@ class ActionClarify(Action):
         if answer.intent:
             payload = f"/{answer.intent}"
             if answer.entity_types and "all" not in answer.entity_types:
-                payload += '{"entity_type": "%s"}' % answer.entity_types[0]
+                payload += json.dumps({names.ENTITY_TYPE: answer.entity_types[0]}, ensure_ascii=False)
         else:
-            payload = '/%s{"%s": "%s"}' % (names.INTENT_FAQ_SELECT, names.ENTITY_FAQ_ID, answer.id)
+            payload = f"/{names.INTENT_FAQ_SELECT}" + json.dumps({names.ENTITY_FAQ_ID: answer.id})
         return {"title": answer.question[:40], "payload": payload}
 
     def _buttons_from_ranking(self, kb: KnowledgeRepository, tracker: Tracker) -> List[Dict[str, str]]:
