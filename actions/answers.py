@@ -10,7 +10,6 @@ A message reaches one of two actions:
 from __future__ import annotations
 
 import json
-
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
