@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 RASA   := $(VENV)/bin/rasa
 PYTHON310 ?= $(shell p=$$(ls -d "$$(pyenv root 2>/dev/null)"/versions/3.10.* 2>/dev/null | sort -V | tail -1); \
 	if [ -n "$$p" ]; then echo "$$p/bin/python"; else command -v python3.10; fi)
+# this machine's pip configuration names index folders that may not exist; pip warns once per package
+QUIET_PIP := { grep -v "^WARNING: Location 'file:" || true; }
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
@@ -22,8 +24,8 @@ help: ## list the targets
 $(VENV)/.installed: requirements.lock
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (pyenv install 3.10)"; exit 1; }
 	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade "pip<25" setuptools wheel
-	$(PY) -m pip install -q -r requirements.lock
+	set -o pipefail; $(PY) -m pip install -q --upgrade "pip<25" setuptools wheel 2>&1 | $(QUIET_PIP)
+	set -o pipefail; $(PY) -m pip install -q -r requirements.lock 2>&1 | $(QUIET_PIP)
 	$(PY) -m pip check
 	@touch $@
 
