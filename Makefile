@@ -24,7 +24,7 @@ help: ## list the targets
 $(VENV)/.installed: requirements.lock
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (pyenv install 3.10)"; exit 1; }
 	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
-	set -o pipefail; $(PY) -m pip install -q --upgrade "pip<25" setuptools wheel 2>&1 | $(QUIET_PIP)
+	set -o pipefail; $(PY) -m pip install -q --upgrade "pip<25" "setuptools==70.3.0" wheel 2>&1 | $(QUIET_PIP)
 	set -o pipefail; $(PY) -m pip install -q -r requirements.lock 2>&1 | $(QUIET_PIP)
 	$(PY) -m pip check
 	@touch $@
