@@ -1,19 +1,26 @@
 """The web chat at / in a real browser (Debian's headless Chromium driven by Playwright) against the running bot,
-and Rasa's socket.io channel with a Python socket.io client."""
+and Rasa's socket.io channel with a Python socket.io client.
+
+The ``stand_in`` tests need no bot: the page is served from the web app's route with a stand-in for socket.io, so a
+test says exactly what the bot says (links, quick replies, emoji) and sees exactly what the widget sends."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
-from typing import Dict, List
+from typing import Any, Dict, List
 from urllib.parse import urlsplit
 
 import pytest
 import socketio
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
+from actions.names import MAX_MESSAGE_CHARS
 from tests.utils.browser import chromium
 from tests.utils.handoff import active_ticket_id, officer_replies
+from webapp.chat import routes as chat
 
 TWENTY_DAYS = re.compile(r"20\s*(天|日)")
 
@@ -41,6 +48,241 @@ class PageWatch:
 
 def bot_rows(page):
     return page.locator(".hz-row-bot:not(.hz-typing)")
+
+
+def fonts_drawing(page, selector: str) -> List[str]:
+    """The fonts Chromium used for the text in the last element matching selector (DevTools protocol)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": selector})["nodeIds"][-1]
+        return [f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
+    finally:
+        cdp.detach()
+
+
+def contrast(locator) -> float:
+    """WCAG contrast ratio of an element's text colour against its own background colour."""
+    colours = locator.evaluate(
+        "el => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]"
+        ".map(c => c.match(/[0-9.]+/g).slice(0, 3).map(Number))"
+    )
+
+    def luminance(rgb):
+        channels = [(c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4) for c in rgb]
+        return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+    light, dark = sorted((luminance(c) for c in colours), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+# --- the page with a stand-in for socket.io ---------------------------------------------------------------------------
+
+STAND_IN_ORIGIN = "http://chat.test"
+# Replaces vendor/socket.io.min.js: window.__socket.fire("bot_uttered", …) is the bot speaking, .emitted what the page
+# sent. Connects and confirms the session at once, as Rasa does.
+STAND_IN_SOCKET_IO = """
+window.io = function () {
+  var handlers = {};
+  var socket = {
+    emitted: [],
+    on: function (name, fn) { (handlers[name] = handlers[name] || []).push(fn); return socket; },
+    fire: function (name, data) { (handlers[name] || []).forEach(function (fn) { fn(data); }); },
+    emit: function (name, data) {
+      socket.emitted.push([name, data]);
+      if (name === "session_request") setTimeout(function () { socket.fire("session_confirm", data.session_id); });
+      return socket;
+    },
+    disconnect: function () { return socket; },
+    connect: function () { setTimeout(function () { socket.fire("connect"); }); return socket; },
+  };
+  window.__socket = socket;
+  setTimeout(function () { socket.fire("connect"); });
+  return socket;
+};
+"""
+
+
+class StandIn:
+    def __init__(self, page) -> None:
+        self.page = page
+
+    def bot_says(self, text: str = "", buttons: List[Dict[str, str]] = ()) -> None:
+        message: Dict[str, Any] = {"text": text}
+        if buttons:
+            message["quick_replies"] = [{"content_type": "text", **b} for b in buttons]
+        self.page.evaluate("m => window.__socket.fire('bot_uttered', m)", message)
+
+    def sent(self) -> List[str]:
+        return self.page.evaluate(
+            "window.__socket.emitted.filter(e => e[0] === 'user_uttered').map(e => e[1].message)"
+        )
+
+
+@pytest.fixture()
+def stand_in(browser):
+    app = Starlette(routes=chat.routes())
+    page_response = TestClient(app, base_url=STAND_IN_ORIGIN).get("/")
+    assert page_response.status_code == 200
+    headers = {k: v for k, v in page_response.headers.items() if k.lower() != "content-length"}
+    foreign: List[str] = []
+
+    def serve(route) -> None:
+        url = urlsplit(route.request.url)
+        if f"{url.scheme}://{url.netloc}" != STAND_IN_ORIGIN:
+            foreign.append(route.request.url)
+            route.abort()
+        elif url.path == "/":
+            route.fulfill(status=200, headers=headers, body=page_response.content)
+        elif url.path == "/static/chat/vendor/socket.io.min.js":
+            route.fulfill(status=200, content_type="application/javascript", body=STAND_IN_SOCKET_IO)
+        elif url.path.startswith("/static/chat/") and ".." not in url.path:
+            route.fulfill(status=200, path=str(chat.STATIC_DIR / url.path[len("/static/chat/"):]))
+        else:
+            route.fulfill(status=404, body="")
+
+    context = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN")
+    context.route("**/*", serve)
+    page = context.new_page()
+    errors: List[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # CSP violations too
+    page.goto(STAND_IN_ORIGIN + "/")
+    page.wait_for_function("window.__socket && window.__socket.emitted.some(e => e[0] === 'user_uttered')")
+    yield StandIn(page)
+    context.close()
+    assert foreign == [] and errors == []
+
+
+def test_stand_in_links_in_bot_answers_are_links(stand_in):
+    page = stand_in.page
+    stand_in.bot_says(
+        "1️⃣ 电脑端登录 air.scjgj.gz.gov.cn，或微信小程序；\n"
+        "2️⃣ 广东政务服务网 https://www.gdzwfw.gov.cn/portal/index?region=440105。\n"
+        "香港公司查册见 www.gov.hk/sc/residents/.\n"
+        "[办事指南](https://www.gz.gov.cn/guide?id=1)、电脑端air.scjgj.gz.gov.cn办理\n"
+        "HTTP://WWW.GOV.CN\n"
+        "不是链接：gz.gov.cn.example.com、邮箱 kf@scjgj.gz.gov.cn、javascript:alert(1)、"
+        '<a href="javascript:alert(2)">点我</a>、ftp://files.gov.cn'
+    )
+    bubble = page.locator(".hz-row-bot .hz-bubble").last
+    links = bubble.locator("a").evaluate_all(
+        "as => as.map(a => [a.textContent, a.getAttribute('href'), a.rel, a.target, a.children.length])"
+    )
+    assert links == [
+        ["air.scjgj.gz.gov.cn", "https://air.scjgj.gz.gov.cn", "noopener noreferrer", "_blank", 0],
+        [
+            "https://www.gdzwfw.gov.cn/portal/index?region=440105",
+            "https://www.gdzwfw.gov.cn/portal/index?region=440105", "noopener noreferrer", "_blank", 0,
+        ],
+        ["www.gov.hk/sc/residents/", "https://www.gov.hk/sc/residents/", "noopener noreferrer", "_blank", 0],
+        ["办事指南", "https://www.gz.gov.cn/guide?id=1", "noopener noreferrer", "_blank", 0],
+        ["air.scjgj.gz.gov.cn", "https://air.scjgj.gz.gov.cn", "noopener noreferrer", "_blank", 0],
+        ["HTTP://WWW.GOV.CN", "HTTP://WWW.GOV.CN", "noopener noreferrer", "_blank", 0],
+    ]
+    # everything else is text, exactly as the bot wrote it (less the markdown of the labelled link)
+    assert "，或微信小程序；" in bubble.inner_text() and '<a href="javascript:alert(2)">点我</a>' in bubble.inner_text()
+    assert bubble.locator("*:not(a)").count() == 0
+    csp = page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))")
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+def test_stand_in_earlier_quick_replies_are_disabled_but_readable(stand_in):
+    page = stand_in.page
+    enabled = page.locator(".hz-button:not([disabled])")
+    stand_in.bot_says("您好！请选择：", [{"title": "开办企业流程", "payload": "/startup_process"},
+                                      {"title": "简易注销", "payload": "/simple_cancel"}])
+    assert enabled.all_inner_texts() == ["开办企业流程", "简易注销"]
+
+    # the user types instead of clicking: the menu is history
+    page.fill(".hz-input", "开公司在哪里办")
+    page.keyboard.press("Enter")
+    assert enabled.count() == 0
+    # the answer in two messages, the buttons on the first: they stay clickable until the user acts
+    stand_in.bot_says("线上线下都可以", [{"title": "开办流程", "payload": "/startup_process"},
+                                     {"title": "要准备什么材料", "payload": "/startup_materials"}])
+    stand_in.bot_says("⚠ 以下细节暂无权威来源确认")
+    assert enabled.all_inner_texts() == ["开办流程", "要准备什么材料"]
+
+    # a click: shown as the user's message, sent as the payload, and every button so far is history
+    enabled.filter(has_text="要准备什么材料").click()
+    assert page.locator(".hz-row-user").last.inner_text() == "要准备什么材料"
+    assert stand_in.sent()[-2:] == ["开公司在哪里办", "/startup_materials"]
+    assert enabled.count() == 0
+    stand_in.bot_says("材料如下", [{"title": "公司章程", "payload": "/charter"}])
+    assert enabled.all_inner_texts() == ["公司章程"]
+    page.locator(".hz-button[disabled]", has_text="开办流程").click(force=True)  # a stale click does nothing
+    assert stand_in.sent()[-1] == "/startup_materials"
+
+    def buttons():
+        return page.locator(".hz-button").evaluate_all(
+            "bs => bs.map(b => [b.textContent, b.disabled, b.getAttribute('aria-pressed')])"
+        )
+
+    shown = buttons()
+    assert shown == [
+        ["开办企业流程", True, None], ["简易注销", True, None],
+        ["开办流程", True, None], ["要准备什么材料", True, "true"],
+        ["公司章程", False, None],
+    ]
+    page.reload()
+    page.locator(".hz-button", has_text="公司章程").wait_for()
+    assert buttons() == shown
+    for title in ("开办企业流程", "要准备什么材料", "公司章程"):
+        button = page.locator(".hz-button", has_text=title)
+        assert button.is_visible() and contrast(button) >= 4.5, title
+    assert page.locator(".hz-buttons-done").count() == 2
+
+
+def test_stand_in_long_text_has_a_counter_and_is_never_cut_silently(stand_in):
+    page = stand_in.page
+    limit = page.locator(".hz-limit")
+    page.fill(".hz-input", "注" * 1700)
+    assert limit.is_hidden()
+    page.fill(".hz-input", "注" * 1850)
+    assert limit.is_visible() and limit.inner_text() == f"1850 / {MAX_MESSAGE_CHARS}"
+    box, counter = page.locator(".hz-input").bounding_box(), limit.bounding_box()
+    assert counter["y"] + counter["height"] <= box["y"] and counter["x"] + counter["width"] <= 390  # above the box
+
+    # dictated or pasted text that does not fit: what fits goes in, and the counter says so
+    page.focus(".hz-input")
+    page.keyboard.insert_text("销" * 300)
+    value = page.input_value(".hz-input")
+    assert value == "注" * 1850 + "销" * 150
+    assert limit.inner_text() == f"最多 {MAX_MESSAGE_CHARS} 字，超出的 150 字没有放进来，可以分开发送"
+    page.keyboard.press("Backspace")
+    assert limit.inner_text() == f"1999 / {MAX_MESSAGE_CHARS}"
+    page.keyboard.insert_text("销销")
+    assert len(page.input_value(".hz-input")) == 2000 and "超出的 1 字" in limit.inner_text()
+
+    # text put in the middle is cut there, not at the end
+    page.fill(".hz-input", "开头" + "注" * 1994 + "结尾")
+    page.evaluate("document.querySelector('.hz-input').setSelectionRange(2, 2)")
+    page.keyboard.insert_text("插入的话")
+    assert page.input_value(".hz-input") == "开头插入" + "注" * 1994 + "结尾"
+
+    page.keyboard.press("Enter")
+    assert stand_in.sent()[-1] == "开头插入" + "注" * 1994 + "结尾"
+    assert page.locator(".hz-row-user .hz-bubble").last.inner_text() == stand_in.sent()[-1]
+    assert page.input_value(".hz-input") == "" and limit.is_hidden()
+
+    # 2000 characters as the bot counts them (code points): emoji are one each
+    page.fill(".hz-input", "👍" * 2000)
+    assert page.evaluate("[...document.querySelector('.hz-input').value].length") == 2000
+    assert limit.inner_text() == f"2000 / {MAX_MESSAGE_CHARS}"
+
+
+def test_stand_in_emoji_are_drawn_with_a_colour_emoji_font(stand_in):
+    page = stand_in.page
+    families = page.evaluate("getComputedStyle(document.body).fontFamily")
+    for font in ("Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"):
+        assert font in families
+    stand_in.bot_says("1️⃣ 网上申请；2️⃣ 领取执照 🤖")
+    fonts = fonts_drawing(page, ".hz-row-bot .hz-bubble")
+    assert "Noto Color Emoji" in fonts, f"{fonts}: is fonts-noto-color-emoji installed? (scripts/ensure_browser.sh)"
+    assert "WenQuanYi Zen Hei" in fonts  # the Chinese text stays in a CJK font
 
 
 def test_page_holds_a_conversation_across_reloads(running_bot, browser):
@@ -77,6 +319,16 @@ def test_page_holds_a_conversation_across_reloads(running_bot, browser):
         "n => document.querySelectorAll('.hz-row-bot:not(.hz-typing)').length > n", arg=rows_before, timeout=15_000
     )
     assert page.locator(".hz-button[aria-pressed='true']").inner_text() == title
+    # only the buttons of the bot's latest answer are clickable: the welcome menu and the chosen ones are history
+    enabled = page.locator(".hz-button:not([disabled])")
+    last_user = page.locator(".hz-row").count() - 1 - page.evaluate(
+        "[...document.querySelectorAll('.hz-row')].reverse().findIndex(r => r.classList.contains('hz-row-user'))"
+    )
+    for i in range(enabled.count()):
+        assert enabled.nth(i).evaluate("(b, n) => [...document.querySelectorAll('.hz-row')].indexOf("
+                                       "b.closest('.hz-row')) > n", last_user)
+    assert page.locator(".hz-row-bot").first.locator(".hz-button:not([disabled])").count() == 0
+    clickable = enabled.all_inner_texts()
 
     # reload: the same conversation is shown again and carries on
     history = page.locator(".hz-row").all_inner_texts()
@@ -85,6 +337,7 @@ def test_page_holds_a_conversation_across_reloads(running_bot, browser):
     page.locator(".hz-row-bot", has_text=TWENTY_DAYS).first.wait_for(timeout=5_000)
     page.locator(".hz-row-user", has_text=title).wait_for(timeout=5_000)
     assert page.locator(".hz-row").all_inner_texts() == history
+    assert enabled.all_inner_texts() == clickable
     assert page.evaluate("JSON.parse(localStorage.getItem('hz-chat:v1')).sessionId") == session
     rows_before = bot_rows(page).count()
     page.fill(".hz-input", "谢谢")
@@ -116,6 +369,26 @@ def test_text_is_shown_as_text_and_links_are_links(running_bot, browser):
     assert link.get_attribute("rel") == "noopener noreferrer"
     csp = page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))")
     assert "script-src 'self'" in csp
+    assert watch.foreign == [] and watch.errors == []
+    context.close()
+
+
+def test_web_address_in_an_answer_is_a_link_and_emoji_are_drawn(running_bot, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    watch = PageWatch(page)
+    page.goto(running_bot.web_url + "/")
+    page.locator(".hz-row-bot .hz-button").first.wait_for(timeout=15_000)
+    page.fill(".hz-input", "开公司在哪里办")
+    page.keyboard.press("Enter")
+    answer = bot_rows(page).filter(has_text="air.scjgj.gz.gov.cn").first
+    answer.wait_for(timeout=15_000)
+    link = answer.locator("a", has_text="air.scjgj.gz.gov.cn").first
+    assert link.get_attribute("href") == "https://air.scjgj.gz.gov.cn"
+    assert link.get_attribute("rel") == "noopener noreferrer" and link.get_attribute("target") == "_blank"
+    assert "1️⃣" in answer.inner_text()
+    fonts = fonts_drawing(page, ".hz-row-bot .hz-bubble")
+    assert "Noto Color Emoji" in fonts, fonts
     assert watch.foreign == [] and watch.errors == []
     context.close()
 

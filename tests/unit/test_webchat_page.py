@@ -11,6 +11,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.testclient import TestClient
 
+from actions.names import MAX_MESSAGE_CHARS
 from actions.settings import PROJECT_ROOT, get_settings
 from webapp.chat import routes as chat
 
@@ -67,3 +68,31 @@ def test_vendored_socketio_client_is_the_locked_version():
 def test_widget_never_writes_html_from_messages():
     script = (PROJECT_ROOT / "webapp" / "static" / "chat" / "chat.js").read_text(encoding="utf-8")
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "document.write" not in script
+
+
+def test_text_box_takes_as_much_as_the_bot_reads(client):
+    """2000 characters (actions.names.MAX_MESSAGE_CHARS), enforced by the widget so it can say when text was cut;
+    no maxlength, which would cut pasted or dictated text silently."""
+    html = client.get("/").text
+    textarea = re.search(r"<textarea[^>]*>", html).group(0)
+    assert f'data-max-chars="{MAX_MESSAGE_CHARS}"' in textarea and MAX_MESSAGE_CHARS == 2000
+    assert "maxlength" not in textarea
+    assert 'aria-describedby="hz-limit"' in textarea
+    assert re.search(r'<div id="hz-limit" class="hz-limit" role="status" hidden>', html)
+
+
+def test_font_stack_ends_with_the_colour_emoji_fonts():
+    css = (PROJECT_ROOT / "webapp" / "static" / "chat" / "chat.css").read_text(encoding="utf-8")
+    stack = re.search(r":root\s*\{[^}]*?font-family:\s*([^;]+);", css).group(1)
+    families = [f.strip().strip('"') for f in stack.split(",")]
+    emoji = ["Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"]
+    assert all(f in families for f in emoji), families
+    # after every text font: Noto Color Emoji also has digits, which must stay in the text font
+    assert min(families.index(f) for f in emoji) > families.index("sans-serif") > families.index("WenQuanYi Zen Hei")
+
+
+def test_ensure_browser_installs_the_emoji_font():
+    script = (PROJECT_ROOT / "scripts" / "ensure_browser.sh").read_text(encoding="utf-8")
+    assert 'has_font "Noto Color Emoji" || missing+=(fonts-noto-color-emoji)' in script
+    assert 'has_font "WenQuanYi Zen Hei" || missing+=(fonts-wqy-zenhei)' in script
+    assert 'apt-get install -y -qq --no-install-recommends "${missing[@]}"' in script

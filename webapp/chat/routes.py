@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, NoMatchFound, Route
 
+from actions.names import MAX_MESSAGE_CHARS
 from actions.settings import PROJECT_ROOT, get_settings
 
 STATIC_DIR = PROJECT_ROOT / "webapp" / "static" / "chat"
@@ -61,6 +62,7 @@ async def chat_page(request: Request) -> HTMLResponse:
         socket_url=socket,
         socket_path="/socket.io",
         poll_url=_handoff_poll_url(request),
+        max_chars=MAX_MESSAGE_CHARS,  # what the bot reads of a message (it answers longer ones on this much, with a note)
         assets={name: asset_url(name) for name in ASSETS},
     )
     headers = {

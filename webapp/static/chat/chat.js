@@ -3,8 +3,12 @@
  *
  * - The conversation (session id and messages) is kept in localStorage, so a reload shows the history and carries
  *   on the same Rasa conversation.
- * - Bot and user text is only ever put into the page as text (textContent); links are built as elements.
- * - Quick replies: the buttons of the latest bot message are clickable; a click sends the payload and shows the title.
+ * - Bot and user text is only ever put into the page as text (textContent); links are built as elements: http(s)
+ *   URLs, [label](https://…) and bare government domains (air.scjgj.gz.gov.cn, *.gov.hk), see linkParts.
+ * - Quick replies: the buttons of the bot messages since the user's last message are clickable; a click sends the
+ *   payload and shows the title. Once the user types or clicks, earlier buttons stay in the history, disabled.
+ * - The text box takes as much as the bot reads (data-max-chars, 2000); a small counter shows near the limit and
+ *   says so when pasted or dictated text had to be cut.
  * - Officer replies while a hand-off ticket is open: see OfficerRelay below.
  */
 (function () {
@@ -62,27 +66,80 @@
 
   // --- rendering -----------------------------------------------------------------------------------------------------
 
-  var LINK = /\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|(https?:\/\/[^\s<>"'，。；！？、）)]+)/g;
+  // [label](https://…) | https://… | a bare government domain (air.scjgj.gz.gov.cn, www.gov.hk/…). URLs are ASCII:
+  // Chinese text or full-width punctuation right after a link ends it. No lookbehind (older Safari cannot parse it).
+  var LINK = new RegExp(
+    "\\[([^\\]\\n]+)\\]\\((https?://[^\\s)]+)\\)" +
+    "|(https?://[^\\s<>\"'`)\\u0080-\\uffff]+)" +
+    "|((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+gov\\.(?:cn|hk)(?![a-z0-9-]|\\.[a-z0-9])" +
+    "(?:[/?#][^\\s<>\"'`)\\u0080-\\uffff]*)?)",
+    "gi"
+  );
+  var TRAILING = /[.,:;!?]+$/; // sentence punctuation after a URL is not part of it
+
+  // text → [{text}, {text, href}, …]; every href starts with http:// or https://
+  function linkParts(text) {
+    text = String(text);
+    var parts = [];
+    var last = 0;
+    var match;
+    LINK.lastIndex = 0;
+    while ((match = LINK.exec(text))) {
+      var start = match.index;
+      var shown = match[1] || match[3] || match[4];
+      var href = match[2] || match[3] || "https://" + match[4];
+      var end = start + match[0].length;
+      if (!match[1]) {
+        var tail = TRAILING.exec(shown);
+        if (tail) {
+          shown = shown.slice(0, -tail[0].length);
+          href = href.slice(0, -tail[0].length);
+          end -= tail[0].length;
+        }
+        // a domain inside an e-mail address, a longer word or another scheme's URL (ftp://…) is left as text
+        if (match[4] && start > 0 && /[\w.@\/-]/.test(text.charAt(start - 1))) continue;
+      }
+      if (start > last) parts.push({ text: text.slice(last, start) });
+      parts.push({ text: shown, href: href });
+      last = end;
+      LINK.lastIndex = end;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
 
   function appendText(container, text) {
-    var last = 0;
-    String(text).replace(LINK, function (match, label, href, bare, offset) {
-      if (offset > last) container.appendChild(document.createTextNode(text.slice(last, offset)));
+    linkParts(text).forEach(function (part) {
+      if (!part.href) {
+        container.appendChild(document.createTextNode(part.text));
+        return;
+      }
       var a = document.createElement("a");
-      a.href = href || bare;
-      a.textContent = label || bare;
+      a.href = part.href;
+      a.textContent = part.text;
       a.target = "_blank";
       a.rel = "noopener noreferrer";
       container.appendChild(a);
-      last = offset + match.length;
-      return match;
     });
-    if (last < text.length) container.appendChild(document.createTextNode(text.slice(last)));
   }
 
   var LABELS = { bot: "助手", officer: "CBSO服务官", system: "", user: "" };
 
-  function renderMessage(message, index, isLast) {
+  // Quick replies answer the bot's latest turn: the messages after the user's last message. Sending a message or
+  // clicking a button (which sends one) makes all earlier buttons history.
+  function lastUserIndex() {
+    for (var i = state.messages.length - 1; i >= 0; i--) {
+      if (state.messages[i].from === "user") return i;
+    }
+    return -1;
+  }
+
+  function buttonsActive(index) {
+    var message = state.messages[index];
+    return !!message && message.chosen == null && index > lastUserIndex();
+  }
+
+  function renderMessage(message, index, active) {
     var row = document.createElement("div");
     row.className = "hz-row hz-row-" + message.from;
     var label = message.from === "officer" && message.name ? "CBSO服务官 " + message.name : LABELS[message.from];
@@ -107,7 +164,7 @@
     }
     if (message.buttons && message.buttons.length) {
       var group = document.createElement("div");
-      group.className = "hz-buttons";
+      group.className = active ? "hz-buttons" : "hz-buttons hz-buttons-done";
       group.setAttribute("role", "group");
       group.setAttribute("aria-label", "快捷回复");
       message.buttons.forEach(function (button, choice) {
@@ -115,7 +172,7 @@
         b.type = "button";
         b.className = "hz-button";
         b.textContent = button.title;
-        b.disabled = !isLast || message.chosen != null;
+        b.disabled = !active;
         if (message.chosen === choice) b.setAttribute("aria-pressed", "true");
         b.addEventListener("click", function () { choose(index, choice); });
         group.appendChild(b);
@@ -131,7 +188,7 @@
   function renderAll() {
     list.textContent = "";
     state.messages.forEach(function (message, index) {
-      list.appendChild(renderMessage(message, index, index === state.messages.length - 1));
+      list.appendChild(renderMessage(message, index, buttonsActive(index)));
     });
     if (typingRow) list.appendChild(typingRow);
     list.scrollTop = list.scrollHeight;
@@ -190,7 +247,7 @@
 
   function choose(index, choice) {
     var message = state.messages[index];
-    if (!message || message.chosen != null) return;
+    if (!buttonsActive(index)) return;
     message.chosen = choice;
     var button = message.buttons[choice];
     send(button.payload, button.title);
@@ -293,11 +350,71 @@
 
   // --- the composer ----------------------------------------------------------------------------------------------------
 
+  // The bot reads MAX_CHARS characters (Python counts code points, so does charCount). The box takes no more; when
+  // pasted or dictated text does not fit, what fits is kept and the counter says how much was left out.
+  var MAX_CHARS = parseInt(input.dataset.maxChars, 10) || 2000;
+  var NEAR_LIMIT = Math.max(0, MAX_CHARS - 200);
+  var limitLine = root.querySelector(".hz-limit");
+  var leftOut = 0;
+
+  function charCount(text) {
+    return text.length - (text.match(/[\ud800-\udbff][\udc00-\udfff]/g) || []).length;
+  }
+
+  // the first `count` characters (code points) of text
+  function firstChars(text, count) {
+    var units = 0;
+    for (var n = 0; n < count && units < text.length; n++) {
+      var code = text.charCodeAt(units);
+      units += code >= 0xd800 && code <= 0xdbff && units + 1 < text.length ? 2 : 1;
+    }
+    return text.slice(0, units);
+  }
+
+  function enforceLimit() {
+    var value = input.value;
+    var excess = charCount(value) - MAX_CHARS;
+    if (excess > 0) {
+      // take the excess off what was just put in (it ends at the caret), as maxlength would
+      var caret = input.selectionEnd;
+      var before = value.slice(0, caret);
+      var keep = charCount(before) - excess;
+      if (keep < 0) {
+        input.value = firstChars(value, MAX_CHARS);
+      } else {
+        before = firstChars(before, keep);
+        input.value = before + value.slice(caret);
+        input.setSelectionRange(before.length, before.length);
+      }
+      leftOut = excess;
+    } else if (excess < 0) {
+      leftOut = 0;
+    }
+    showCount();
+  }
+
+  function showCount() {
+    var count = charCount(input.value);
+    limitLine.hidden = count < NEAR_LIMIT;
+    limitLine.classList.toggle("hz-limit-full", count >= MAX_CHARS);
+    limitLine.textContent = leftOut > 0
+      ? "最多 " + MAX_CHARS + " 字，超出的 " + leftOut + " 字没有放进来，可以分开发送"
+      : count + " / " + MAX_CHARS;
+  }
+
+  input.addEventListener("input", function (event) {
+    if (!event.isComposing) enforceLimit(); // never change the text while an input method is composing
+    grow();
+  });
+  input.addEventListener("compositionend", function () { enforceLimit(); grow(); });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var text = input.value.trim();
+    var text = firstChars(input.value, MAX_CHARS).trim();
     if (!text) return;
     input.value = "";
+    leftOut = 0;
+    showCount();
     grow();
     send(text);
   });
@@ -314,7 +431,6 @@
     input.style.height = "auto";
     input.style.height = Math.min(input.scrollHeight, 120) + "px";
   }
-  input.addEventListener("input", grow);
 
   resetButton.addEventListener("click", function () {
     if (!window.confirm("清空当前对话记录并开始新的对话？")) return;
@@ -326,6 +442,7 @@
     socket.disconnect().connect(); // leave the old conversation's room; "connect" asks for the new session
   });
 
+  enforceLimit();
   renderAll();
   relay.resume();
 })();
