@@ -21,6 +21,8 @@ from actions.settings import KNOWLEDGE_DIR
 GLOSSARY = KNOWLEDGE_DIR / "glossary.yml"
 MASK = "□"
 YES, NO = "yes", "no"
+# punctuation a negation does not reach across
+CLAUSE_BREAKS = frozenset("，,。.；;！!？?、：:\n \t～~")
 
 
 def mask(text: str, spans: Iterable[Tuple[int, int]]) -> str:
@@ -55,8 +57,11 @@ class KeywordTable:
         self.negations = sorted(negations, key=len, reverse=True)
 
     def _negated(self, text: str, start: int) -> bool:
+        """A negation right before the word, or one character before it ("没有租"); never across a clause break
+        ("不是，内地居民" denies the question, not 内地居民)."""
         before = text[max(0, start - 3) : start]
-        return any(before.endswith(n) or before[:-1].endswith(n) for n in self.negations if n)
+        gap_ok = bool(before) and before[-1] not in CLAUSE_BREAKS
+        return any(before.endswith(n) or (gap_ok and before[:-1].endswith(n)) for n in self.negations if n)
 
     def scan(self, text: str) -> List[Hit]:
         hits: List[Hit] = []
