@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
 	$(wildcard bot/nlu_components/*.py bot/nlu_components/lexicon/*) $(wildcard bot/jieba_dict/*)
 
-.PHONY: help install vocab db train run test test-unit test-stories lint bench kb-export clean webchat-vendor
+.PHONY: help install vocab db admin-password train run test test-unit test-stories lint bench kb-export clean webchat-vendor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ vocab: $(VENV)/.installed ## regenerate the jieba dictionary and entity lookup f
 
 db: $(VENV)/.installed ## create the database and load knowledge/ into it (DATABASE_URL, default var/hzbot.db)
 	$(PY) -m actions.setup_db
+
+admin-password: $(VENV)/.installed ## print a new random console password, once (the admin; ACCOUNT=name for another)
+	$(PY) -m actions.handoff.accounts reset-password $(ACCOUNT)
 
 models/.trained: $(VENV)/.installed $(TRAINING_INPUTS)
 	$(PY) scripts/build_vocab.py --check

@@ -89,6 +89,31 @@ def import_all_models() -> None:
 
 
 def create_schema(engine: Optional[Engine] = None) -> None:
-    """Create missing tables (called by ``make db`` / the loader, never at import)."""
+    """Create missing tables, and add missing nullable columns to existing ones (called by ``make db`` / the loader,
+    never at import), so a database made by an older version keeps working after a column was added."""
     import_all_models()
-    Base.metadata.create_all(engine or get_engine())
+    engine = engine or get_engine()
+    Base.metadata.create_all(engine)
+    add_missing_columns(engine)
+
+
+def add_missing_columns(engine: Engine) -> list:
+    """``ALTER TABLE … ADD COLUMN`` for every nullable column of the models that an existing table lacks; returns
+    the ``table.column`` names added. Only additive, optional columns are handled: anything else needs a migration."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    added = []
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name not in existing_tables:
+                continue
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present or not column.nullable or column.primary_key:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+                added.append(f"{table.name}.{column.name}")
+    return added

@@ -9,6 +9,23 @@ import time
 from scripts.stack import Stack, stack_environment
 
 
+def console_sign_in(env) -> str:  # noqa: ANN001
+    """How to get into the staff console: the administrator's account name and what to do without the password."""
+    name = None
+    try:
+        from actions import db
+        from actions.handoff.accounts import console_admin_name
+
+        if env.get("DATABASE_URL"):
+            db.configure(env["DATABASE_URL"])
+        name = console_admin_name(env.get("CONSOLE_ADMIN_USER"))
+    except Exception:  # noqa: BLE001 - only a hint; the servers run anyway
+        name = None
+    if name is None:
+        return "no administrator yet: run `make db`"
+    return f"sign in as {name!r}; lost the password? run `make admin-password` (prints a new one)"
+
+
 def main() -> int:
     env = stack_environment()
     stack = Stack(env).start()
@@ -34,7 +51,8 @@ def main() -> int:
                         f"  Rasa REST:  POST http://localhost:{env['RASA_PORT']}/webhooks/rest/webhook\n"
                         f"  socket.io:  http://localhost:{env['RASA_PORT']}/socket.io\n"
                         f"  actions:    http://localhost:{env['ACTION_PORT']}/webhook\n"
-                        + (f"  web chat:   http://localhost:{env['WEB_PORT']}/  (staff console: /console)\n"
+                        + (f"  web chat:   http://localhost:{env['WEB_PORT']}/\n"
+                           f"  console:    http://localhost:{env['WEB_PORT']}/console  ({console_sign_in(env)})\n"
                            if "web" in stack.processes else "")
                         + "Press Ctrl-C to stop.",
                         flush=True,

@@ -2,6 +2,14 @@
 
 Sessions live in the database so that signing out, deactivating an account and expiry take effect at once; the
 browser only holds a signed random token whose hash is stored.
+
+Command line (``make admin-password``)::
+
+    python -m actions.handoff.accounts reset-password [USERNAME]   # a new random password, printed once
+    python -m actions.handoff.accounts list                         # the accounts, without passwords
+
+``reset-password`` without a name takes CONSOLE_ADMIN_USER, else ``admin``, else the only active administrator; it
+signs the account out everywhere and is written to the audit log (who ran it: the operating-system user).
 """
 
 from __future__ import annotations
@@ -291,8 +299,112 @@ def seed_admin() -> dict:
             f"  控制台管理员账号已创建 / console admin created: {username}\n"
             f"  初始密码 / password (shown only this once): {password}\n"
             "  登录后请在「修改密码」中更换 / change it after signing in.\n"
+            "  忘记密码 / lost it: make admin-password\n"
             "  ================================================================\n",
             flush=True,
         )
         return {"admin": "created (random password printed above)"}
     return {"admin": "created from CONSOLE_ADMIN_USER/CONSOLE_ADMIN_PASSWORD"}
+
+
+CLI_USER_PREFIX = "cli:"
+
+
+def console_admin_name(preferred: Optional[str] = None) -> Optional[str]:
+    """The name to sign in to the console with as administrator: ``preferred`` (default CONSOLE_ADMIN_USER) or
+    ``admin`` if that account exists, else the first active administrator; None when there is none (or no database
+    yet)."""
+    from actions.settings import get_settings
+
+    wanted = preferred or get_settings().console_admin_user or "admin"
+    try:
+        with account_repository() as accounts:
+            officer = accounts.by_username(wanted)
+            if officer is not None and officer.active and officer.is_admin:
+                return officer.username
+            admins = [o for o in accounts.officers(active_only=True) if o.is_admin]
+            return admins[0].username if admins else None
+    except Exception:  # noqa: BLE001 - no database yet: the caller says how to make one
+        return None
+
+
+def reset_password(username: Optional[str] = None, by: str = "") -> tuple[str, str]:
+    """Give ``username`` (default: ``console_admin_name()``) a new random password, sign it out everywhere and
+    audit-log it as done from the command line by ``by``; returns (account name, new password)."""
+    name = (username or "").strip() or console_admin_name()
+    if not name:
+        raise LookupError("no administrator account yet: run `make db` (it creates the first one)")
+    password = secrets.token_urlsafe(15)
+    with account_repository() as accounts:
+        officer = accounts.by_username(name)
+        if officer is None:
+            known = ", ".join(o.username for o in accounts.officers()) or "none"
+            raise LookupError(f"no console account named {name!r} (accounts: {known})")
+        accounts.set_password(officer, password)
+        accounts._audit(
+            None,
+            f"{CLI_USER_PREFIX}{by or '-'}"[:80],
+            "reset_password",
+            None,
+            f"{officer.username}（命令行 make admin-password）",
+        )
+        return officer.username, password
+
+
+def _operating_system_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "-"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    import argparse
+    import os
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m actions.handoff.accounts", description="Console accounts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    reset = commands.add_parser("reset-password", help="give an account a new random password, printed once")
+    reset.add_argument("username", nargs="?", help="the account (default: the console administrator)")
+    commands.add_parser("list", help="list the accounts")
+    args = parser.parse_args(argv)
+
+    # the same database as `make run`, which also reads .env
+    from scripts.stack import load_dotenv
+
+    for key, value in load_dotenv().items():
+        os.environ.setdefault(key, value)
+    from actions.db import create_schema
+
+    try:
+        create_schema()
+    except Exception as exc:  # noqa: BLE001 - say what is wrong instead of a traceback
+        print(f"The database could not be opened: {exc}", file=sys.stderr)
+        return 1
+    if args.command == "list":
+        with account_repository() as accounts:
+            for o in accounts.officers():
+                print(f"{o.username:<24} {o.role:<8} {'active' if o.active else 'inactive':<9} {o.display_name}")
+        return 0
+    try:
+        username, password = reset_password(args.username, by=_operating_system_user())
+    except LookupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(
+        "\n  ================================================================\n"
+        f"  控制台账号 / console account: {username}\n"
+        f"  新密码 / new password (shown only this once): {password}\n"
+        "  此账号已在所有设备上退出；登录后请在「修改密码」中更换。\n"
+        "  Signed out everywhere; change it after signing in (修改密码).\n"
+        "  ================================================================\n",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,6 +5,11 @@ returning ``start_handoff_events``) → ``action_handoff_start`` → ``handoff_f
 consent) → ``action_handoff_submit`` creates the ticket → ``handoff_chat_form`` relays every message to the ticket
 and brings back officer replies, until the officer resolves the ticket or the user says 结束人工 →
 ``action_handoff_relay_end`` returns the user to the bot and asks for a rating (``action_handoff_rate``).
+
+结束人工 only takes the user back to the bot: the ticket stays open for the officers (``Ticket.user_left_at``), and
+their replies still reach the user (the next message, through bot/channels/handoff.py; the web page's poll; the
+WeChat push). 取消人工 withdraws the ticket while no officer has replied yet; after that it counts as 结束人工.
+Giving up in the contact form ("算了", "不用了") or refusing consent ends the form without a ticket.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from rasa_sdk.events import ActionExecuted, ActiveLoop, FollowupAction, SessionS
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS, contact
+from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS, contact, payloads
 from actions.handoff import names as n
 from actions.handoff.delivery import officer_message_text
 from actions.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATUS_OPEN, STATUS_RESOLVED, Ticket
@@ -76,15 +81,21 @@ def _as_utc(timestamp: Any) -> Optional[datetime]:
 
 
 def transcript(tracker: Tracker) -> List[TranscriptLine]:
-    """The user's and the bot's messages of this session up to the start of the hand-off."""
+    """The user's and the bot's messages of this session up to the start of the hand-off; button clicks as the
+    user saw them (``payloads.shown_text``), payloads sent without a click left out."""
     events = _session_events(tracker)
     for i in range(len(events) - 1, -1, -1):
         if events[i].get("event") == "action" and events[i].get("name") == "action_handoff_start":
             events = events[:i]
             break
     lines = []
+    titles: Dict[str, str] = {}
     for event in events:
         kind, text = event.get("event"), (event.get("text") or "").strip()
+        if kind == "bot":
+            titles.update(payloads.conversation_titles([event]))
+        if kind == "user":
+            text = payloads.shown_text(text, titles, payloads.knowledge_question) or ""
         if kind in ("user", "bot") and text:
             author = AUTHOR_USER if kind == "user" else AUTHOR_BOT
             lines.append(TranscriptLine(author, text, _as_utc(event.get("timestamp"))))
@@ -146,6 +157,43 @@ def _reset_form() -> List[Dict[str, Any]]:
     ]
 
 
+def _leave_form(dispatcher: CollectingDispatcher, response: str) -> Dict[Text, Any]:
+    """A form validation's answer that ends the contact form without a ticket (the user gave up or refused
+    consent): say ``response``, empty the form; ``ValidateHandoffForm.run`` then makes the bot listen."""
+    dispatcher.utter_message(response=response)
+    values: Dict[Text, Any] = {event["name"]: None for event in _reset_form()}
+    values[n.REQUESTED_SLOT] = None
+    return values
+
+
+# how the user left a ticket (``end_ticket``) → what the bot says
+ENDED_CANCELLED = "utter_handoff_back_closed"
+ENDED_LEFT = "utter_handoff_back_left"
+ENDED_LEFT_ANSWERED = "utter_handoff_back_left_answered"
+ENDED_CANNOT_CANCEL = "utter_handoff_cannot_cancel"
+
+
+def end_ticket(tickets: TicketRepository, ticket: Ticket, text: str) -> str:
+    """结束人工/取消人工 for an open ticket: 取消人工 before any officer replied withdraws it; anything else takes the
+    user back to the bot and leaves the ticket open for the officers. Returns the response that says which."""
+    if contact.is_cancel_request(text) and tickets.cancel_by_user(ticket):
+        return ENDED_CANCELLED
+    cancel_refused = contact.is_cancel_request(text)
+    tickets.leave(ticket)
+    if cancel_refused:
+        return ENDED_CANNOT_CANCEL
+    return ENDED_LEFT if tickets.can_cancel(ticket) else ENDED_LEFT_ANSWERED
+
+
+def ended_response(tickets: TicketRepository, ticket: Ticket, text: str) -> str:
+    """The response for a ticket the user has just left or cancelled (see ``end_ticket``), from its state."""
+    if not ticket.is_active:
+        return ENDED_CANCELLED
+    if contact.is_cancel_request(text):
+        return ENDED_CANNOT_CANCEL
+    return ENDED_LEFT if tickets.can_cancel(ticket) else ENDED_LEFT_ANSWERED
+
+
 class ActionHandoffStart(Action):
     """Introduce the hand-off and open the contact form, or rejoin the user's open ticket.
 
@@ -173,11 +221,14 @@ class ActionHandoffStart(Action):
         with self.repository_scope() as tickets:
             active = tickets.active_ticket_of(tracker.sender_id)
             if active is not None:
+                # back to the ticket (also after 结束人工): the officer's waiting replies first, then the relay
+                tickets.come_back(active)
                 dispatcher.utter_message(
                     text=response_text(
                         domain, "utter_handoff_already_open", ticket=active.number, status=status_text(domain, active)
                     )
                 )
+                send_waiting_replies(dispatcher, tickets, active, tracker.get_latest_input_channel() or "rest")
                 return [SlotSet(n.TICKET, active.number), *_reset_form(), FollowupAction(n.CHAT_FORM)]
         text = original_user_text(tracker)
         dispatcher.utter_message(response=f"utter_handoff_intro_{reason}")
@@ -219,17 +270,35 @@ class ActionAskHandoffSummary(Action):
 
 
 class ValidateHandoffForm(FormValidationAction):
-    """One ``validate_<slot>`` per question of the contact form."""
+    """One ``validate_<slot>`` per question of the contact form. Giving up ("算了", "不用了", "唔使喇") at any
+    question, or refusing consent, ends the form without a ticket (``_leave_form``)."""
 
     def name(self) -> Text:
         return "validate_handoff_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        left = any(
+            e.get("event") == "slot" and e.get("name") == n.REQUESTED_SLOT and e.get("value") is None for e in events
+        )
+        if left:
+            # the form ends here: listen for the next message instead of the rule's action_handoff_submit
+            events.append(FollowupAction("action_listen"))
+        return events
 
     async def validate_handoff_topic(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         if value is None:
             return {n.TOPIC: None}  # not answered yet (the form validates slots set before it starts)
+        if contact.is_giving_up(str(value)):
+            return _leave_form(dispatcher, "utter_handoff_cancelled")
         topic = contact.match_topic(str(value or ""))
+        if topic is None:
+            dispatcher.utter_message(response="utter_handoff_invalid_topic")
+            return {n.TOPIC: None}
         result: Dict[Text, Any] = {n.TOPIC: topic}
         text = str(value or "")
         if topic == contact.OTHER_TOPIC and len(contact.compact(text)) > 8 and not tracker.get_slot(n.SUMMARY_DRAFT):
@@ -245,7 +314,9 @@ class ValidateHandoffForm(FormValidationAction):
         draft = tracker.get_slot(n.SUMMARY_DRAFT)
         if draft and contact.keeps_draft(text):
             return {n.SUMMARY: draft}
-        if len(contact.compact(text)) < 2 or text.startswith("/"):
+        if contact.is_giving_up(text):
+            return _leave_form(dispatcher, "utter_handoff_cancelled")
+        if len(contact.compact(text)) < 2 or text.startswith("/") or contact.is_abusive(text):
             dispatcher.utter_message(response="utter_handoff_invalid_summary")
             return {n.SUMMARY: None}
         return {n.SUMMARY: contact.one_line(text, SUMMARY_CHARS)}
@@ -255,7 +326,9 @@ class ValidateHandoffForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         if value is None:
             return {n.CONTACT_NAME: None}  # not answered yet (the form validates slots set before it starts)
-        name = contact.valid_contact_name(str(value or ""))
+        if contact.is_giving_up(str(value)):
+            return _leave_form(dispatcher, "utter_handoff_cancelled")
+        name = None if contact.is_abusive(str(value)) else contact.valid_contact_name(str(value or ""))
         if name is None:
             dispatcher.utter_message(response="utter_handoff_invalid_name")
         return {n.CONTACT_NAME: name}
@@ -266,6 +339,8 @@ class ValidateHandoffForm(FormValidationAction):
         if value is None:
             return {n.PHONE: None}  # not answered yet (the form validates slots set before it starts)
         phone = contact.normalize_phone(str(value or ""))
+        if phone is None and contact.is_giving_up(str(value)):
+            return _leave_form(dispatcher, "utter_handoff_cancelled")
         if phone is None:
             dispatcher.utter_message(response="utter_handoff_invalid_phone")
         return {n.PHONE: phone}
@@ -283,12 +358,16 @@ class ValidateHandoffForm(FormValidationAction):
             intent == n.INTENT_AFFIRM and confidence >= 0.8 and not contact.is_refusal(text)
         ):
             return {n.CONSENT: True}
+        if contact.is_refusal(text) or contact.is_giving_up(text) or (intent == n.INTENT_DENY and confidence >= 0.8):
+            # 不同意: no ticket, and the form ends here instead of asking again at every message
+            return _leave_form(dispatcher, "utter_handoff_consent_declined")
         dispatcher.utter_message(response="utter_handoff_consent_required")
         return {n.CONSENT: None}
 
 
 class ActionHandoffCancel(Action):
-    """结束人工/取消人工: leave the contact form, or close the user's open ticket when no form is active."""
+    """结束人工/取消人工: leave the contact form; with no form active, go back to the bot from the user's open
+    ticket, which stays open for the officers, or withdraw it (取消人工 before any officer replied)."""
 
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
@@ -307,11 +386,11 @@ class ActionHandoffCancel(Action):
             if ticket is None:
                 dispatcher.utter_message(response="utter_handoff_nothing_to_end")
                 return [ActiveLoop(None), SlotSet(n.TICKET, None)]
-            tickets.close_by_user(ticket)
-            number, rate = ticket.number, tickets.needs_rating(ticket)
-        dispatcher.utter_message(text=response_text(domain, "utter_handoff_back_closed", ticket=number))
-        if rate:
-            dispatcher.utter_message(response="utter_handoff_ask_rating")
+            channel = tracker.get_latest_input_channel() or "rest"
+            send_waiting_replies(dispatcher, tickets, ticket, channel, include_notices=False)
+            said = end_ticket(tickets, ticket, original_user_text(tracker))
+            number = ticket.number
+        dispatcher.utter_message(text=response_text(domain, said, ticket=number))
         return [ActiveLoop(None), SlotSet(n.TICKET, None)]
 
 
@@ -344,7 +423,8 @@ class ActionHandoffSubmit(Action):
             consent=tracker.get_slot(n.CONSENT) is True,
         )
         if not (new.consent and new.phone and new.contact_name and new.summary):
-            return _reset_form()  # the form was left before it was complete: nothing to submit
+            # the form was left before it was complete: nothing to submit, and no relay to start
+            return [*_reset_form(), FollowupAction("action_listen")]
         with self.repository_scope() as tickets:
             hours = office_hours(tickets)
             open_now = hours.is_open(moment)
@@ -423,10 +503,12 @@ class ValidateHandoffChatForm(FormValidationAction):
                 return {**done, n.TICKET: ticket.number}
             if contact.is_end_request(text, intent, confidence):
                 send_waiting_replies(dispatcher, tickets, ticket, channel, include_notices=False)
-                tickets.close_by_user(ticket)
+                end_ticket(tickets, ticket, text)  # action_handoff_relay_end says what happened
                 return {**done, n.TICKET: ticket.number}
-            if text and not text.startswith("/"):
-                tickets.add_user_message(ticket, text)
+            titles = payloads.conversation_titles(_session_events(tracker))
+            shown = payloads.shown_text(text, titles, payloads.knowledge_question)
+            if shown:
+                tickets.add_user_message(ticket, shown)
             sent = send_waiting_replies(dispatcher, tickets, ticket, channel)
             if intent == n.INTENT_STATUS and confidence >= STATUS_CONFIDENCE:
                 hours = office_hours(tickets)
@@ -450,7 +532,8 @@ class ActionAskHandoffRelay(Action):
 
 
 class ActionHandoffRelayEnd(Action):
-    """After the relay form: tell the user they are back with the bot and ask for a rating when one is due."""
+    """After the relay form: tell the user they are back with the bot (the ticket resolved, withdrawn, or still open
+    for the officers after 结束人工) and ask for a rating when one is due."""
 
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
@@ -464,6 +547,10 @@ class ActionHandoffRelayEnd(Action):
         events = [SlotSet(n.TICKET, None), SlotSet(n.RELAY, None)]
         with self.repository_scope() as tickets:
             ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET))
+            if ticket is not None and ticket.is_active and ticket.user_left:
+                said = ended_response(tickets, ticket, original_user_text(tracker))
+                dispatcher.utter_message(text=response_text(domain, said, ticket=ticket.number))
+                return events
             if ticket is None or ticket.is_active or ticket.rating is not None:
                 return events  # (a rating given in the closing turn was already answered by the validation)
             number, status, rate = ticket.number, ticket.status, tickets.needs_rating(ticket)
@@ -542,8 +629,8 @@ class ActionHandoffRate(Action):
 
 
 class ActionSessionStart(Action):
-    """Start a session as Rasa does; if the user still has an open ticket (they come back after the session
-    expired), resume the relay so their messages keep going to the officer."""
+    """Start a session as Rasa does; if the user is still chatting in an open ticket (they come back after the
+    session expired), resume the relay so their messages keep going to the officer."""
 
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
@@ -557,7 +644,7 @@ class ActionSessionStart(Action):
         events: List[Dict[Text, Any]] = [SessionStarted()]
         try:
             with self.repository_scope() as tickets:
-                ticket = tickets.active_ticket_of(tracker.sender_id)
+                ticket = tickets.relayed_ticket_of(tracker.sender_id)  # not one the user left with 结束人工
                 number = ticket.number if ticket else None
         except Exception:  # noqa: BLE001 - a database problem must not stop the conversation from starting
             log.exception("could not look up open tickets at session start")

@@ -76,16 +76,75 @@ KEEP_DRAFT_WORDS = frozenset(
         "对的",
     }
 )
+# 结束人工 and the like: back to the bot, the ticket stays open for the officers
 END_WORDS = (
     "结束人工",
-    "取消人工",
     "退出人工",
-    "不要人工",
-    "不用人工",
     "关闭人工",
     "结束对话",
     "返回机器人",
     "回到机器人",
+)
+# 取消人工 and the like: withdraw the ticket (only while no officer has replied; else the same as 结束人工)
+CANCEL_WORDS = (
+    "取消人工",
+    "取消转人工",
+    "取消工单",
+    "撤回工单",
+    "撤销工单",
+    "不要人工",
+    "不用人工",
+    "不需要人工",
+    "不找人工",
+)
+# Giving up in the middle of the contact form ("唉算啦", "不用了", "唔使喇"): a short reply that is one of these,
+# with interjections before and particles after (compared on the compact form, see ``is_giving_up``).
+_GIVE_UP = re.compile(
+    r"^(?:[唉哎嗳啊呃嗯哦噢诶欸咳噢]|那|那就|还是|我|好吧|好啦)*"
+    r"(?:算|算数|罢|不用|不使|唔使|唔驶|唔洗|唔用|不要|唔要|取消|不需要|唔需要|没事|冇事|不问|唔问|放弃|退出|不填|唔填|"
+    r"不弄|不搞|不办|唔办|cancel|nevermind|forgetit|stop|quit)"
+    r"(?:[了啦喇吧呀啊嘞咯喔哦嘛住先罗啰喂]|了吧|咯喂|人工|转人工|填|问)*"
+    r"(?:谢谢|多谢|唔该|thanks|thankyou)?$"
+)
+# Abuse is not a topic, a question or a name ("点解你咁蠢"); compared on the compact, lower-cased text.
+ABUSIVE_WORDS = (
+    "蠢",
+    "傻",
+    "笨蛋",
+    "白痴",
+    "智障",
+    "弱智",
+    "脑残",
+    "垃圾",
+    "废物",
+    "废柴",
+    "有病",
+    "神经病",
+    "去死",
+    "滚",
+    "妈的",
+    "他妈",
+    "你妈",
+    "尼玛",
+    "操你",
+    "草泥马",
+    "傻逼",
+    "煞笔",
+    "沙比",
+    "sb",
+    "fuck",
+    "shit",
+    "屌",
+    "扑街",
+    "仆街",
+    "痴线",
+    "黐线",
+    "戆居",
+    "低能",
+    "冚家",
+    "顶你",
+    "丢你",
+    "diu",
 )
 RATING_WORDS = {
     "满分": 5,
@@ -114,11 +173,12 @@ def one_line(text: Optional[str], limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def match_topic(text: Optional[str]) -> str:
-    """The form topic ``text`` names: a title, its button number (1–7) or a word pointing to it; else 其他业务."""
+def match_topic(text: Optional[str]) -> Optional[str]:
+    """The form topic ``text`` names: a title, its button number (1–7) or a word pointing to it; else 其他业务 (the
+    text may be the question itself); None for text that names no topic at all (empty, punctuation, abuse)."""
     value = compact(text)
-    if not value:
-        return OTHER_TOPIC
+    if not value or is_abusive(text):
+        return None
     for name in TOPIC_NAMES:
         if value == compact(name):
             return name
@@ -186,9 +246,27 @@ def is_end_request(text: Optional[str], intent: Optional[str], confidence: float
     and a confident classifier, so a question such as "我想取消公司名称…" still reaches the officer.
     """
     value = compact(text)
-    if any(word in value for word in END_WORDS):
+    if any(word in value for word in END_WORDS + CANCEL_WORDS):
         return True
     return intent == "end_handoff" and confidence >= 0.6 and len(value) <= 8
+
+
+def is_cancel_request(text: Optional[str]) -> bool:
+    """Whether an end request asks to withdraw the ticket (取消人工, 取消工单 …) rather than only to go back to the
+    bot (结束人工, 返回机器人, or anything the classifier alone took for ``end_handoff``: the ticket stays)."""
+    value = compact(text)
+    return any(word in value for word in CANCEL_WORDS) and not any(word in value for word in END_WORDS)
+
+
+def is_giving_up(text: Optional[str]) -> bool:
+    """A short reply that gives up on the contact form: 算了, 唉算啦, 不用了, 唔使喇, 取消, 不要了, 没事了 …"""
+    value = compact(text)
+    return 0 < len(value) <= 14 and bool(_GIVE_UP.match(value))
+
+
+def is_abusive(text: Optional[str]) -> bool:
+    value = compact(text)
+    return any(word in value for word in ABUSIVE_WORDS)
 
 
 def parse_rating(text: Optional[str]) -> Optional[int]:

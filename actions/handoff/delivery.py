@@ -4,7 +4,8 @@ Every officer or system message is first stored undelivered (``handoff_messages.
 the outbox. It is emptied by whichever comes first:
 
 - the user's next message (the relay form's validation sends the waiting replies with the bot's answer: REST,
-  socket.io, WeChat);
+  socket.io, WeChat; after 结束人工, when the user is back with the bot, the input channels add them to the bot's
+  answer: ``replies_for_returning_user`` through bot/channels/handoff.py);
 - the web page polling ``GET /api/handoff/messages`` with the ticket's poll token (webapp/console/api.py);
 - a push right after the officer sends it, for channels that can reach the user on their own: ``PUSHERS`` maps a
   channel name to ``"module:function"``, a synchronous ``function(sender_id: str, text: str)`` that raises (or
@@ -13,6 +14,9 @@ the outbox. It is emptied by whichever comes first:
 
 A message is marked delivered only once (see ``TicketRepository.take_undelivered``), so a push never repeats what a
 poll already showed.
+
+The user sees an officer as 「CBSO首席商事服务官」, followed by the officer's display name only when it is a person's
+name the officer chose (``public_officer_name``): never an account name or an administrator/system name.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from actions.handoff.models import AUTHOR_OFFICER, Ticket, TicketMessage
+from actions.handoff.models import AUTHOR_OFFICER, Officer, Ticket, TicketMessage
 from actions.settings import DOMAIN_DIR
 
 log = logging.getLogger(__name__)
@@ -43,11 +47,48 @@ def response_text(name: str) -> str:
     return _responses()[name]
 
 
+# display names that are not a person's name: never shown to users
+_NOT_A_PERSON = ("管理员", "系统", "admin", "administrator", "root", "system", "test", "测试", "cbso", "服务官")
+
+
+def public_officer_name(officer: Optional[Officer]) -> str:
+    """The officer's display name as users may see it, or "" (then only the title 「CBSO首席商事服务官」 shows): not
+    an administrator's or system name (系统管理员, admin …), not the account name, not a title (服务官wang)."""
+    if officer is None:
+        return ""
+    name = " ".join((officer.display_name or "").split())
+    lowered = name.lower()
+    if not name or lowered == (officer.username or "").strip().lower():
+        return ""
+    if any(word in lowered for word in _NOT_A_PERSON):
+        return ""
+    return name
+
+
 def officer_message_text(message: TicketMessage) -> str:
-    """What the user sees: an officer's reply with its prefix (``utter_handoff_officer_reply``), a notice as is."""
+    """What the user sees: an officer's reply with its signature (``utter_handoff_officer_reply``), a notice as
+    is."""
     if message.author == AUTHOR_OFFICER:
-        return _responses()["utter_handoff_officer_reply"].replace("{text}", message.text)
+        name = public_officer_name(message.officer)
+        template = _responses()["utter_handoff_officer_reply"]
+        return template.replace("{officer}", f" {name}" if name else "").replace("{text}", message.text)
     return message.text
+
+
+def replies_for_returning_user(sender_id: str, channel: str) -> List[str]:
+    """Officer replies and notices of a ticket the user went back to the bot from (结束人工), taken from the outbox
+    for the bot's answer to the user's message, with a line saying how to talk to the officer again."""
+    from actions.handoff.repository import ticket_repository
+
+    with ticket_repository() as tickets:
+        ticket = tickets.left_ticket_of(sender_id)
+        if ticket is None:
+            return []
+        taken = tickets.take_undelivered(ticket, channel)
+        texts = [officer_message_text(m) for m in taken]
+        if ticket.is_active and any(m.author == AUTHOR_OFFICER for m in taken):
+            texts.append(response_text("utter_handoff_reply_while_away").replace("{ticket}", ticket.number or ""))
+        return texts
 
 
 def _pusher(channel: str) -> Optional[Callable[[str, str], object]]:

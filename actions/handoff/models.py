@@ -14,7 +14,7 @@ from actions.db import Base
 STATUS_OPEN = "open"  # waiting for an officer to claim it
 STATUS_ASSIGNED = "assigned"  # an officer owns it
 STATUS_RESOLVED = "resolved"  # the officer resolved it
-STATUS_CLOSED = "closed"  # the user ended the hand-off (结束人工/取消人工)
+STATUS_CLOSED = "closed"  # the user cancelled the ticket (取消人工 before any officer replied)
 ACTIVE_STATUSES = (STATUS_OPEN, STATUS_ASSIGNED)
 FINAL_STATUSES = (STATUS_RESOLVED, STATUS_CLOSED)
 
@@ -23,6 +23,7 @@ AUTHOR_USER = "user"
 AUTHOR_BOT = "bot"
 AUTHOR_OFFICER = "officer"
 AUTHOR_SYSTEM = "system"  # notices to the user (resolved …)
+AUTHOR_EVENT = "event"  # a line for staff in the transcript (the user left the chat / came back); never sent
 OUTGOING_AUTHORS = (AUTHOR_OFFICER, AUTHOR_SYSTEM)  # messages that must reach the user
 
 # console roles
@@ -77,6 +78,9 @@ class Ticket(Base):
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
     updated_at = Column(DateTime, nullable=False, default=datetime.utcnow)
     pickup_at = Column(DateTime, doc="when officers are expected to pick it up (the next opening hour)")
+    user_left_at = Column(
+        DateTime, doc="when the user went back to the bot (结束人工) while the ticket stays open; empty while they chat"
+    )
     claimed_at = Column(DateTime)
     closed_at = Column(DateTime)
     rating = Column(Integer)
@@ -94,6 +98,11 @@ class Ticket(Base):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def user_left(self) -> bool:
+        """The user went back to the bot; officer replies reach them on their next message, a poll or a push."""
+        return self.user_left_at is not None
 
     def __repr__(self) -> str:
         return f"Ticket({self.id!r}, {self.number!r}, status={self.status!r}, topic={self.topic!r})"

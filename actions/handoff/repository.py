@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from actions.handoff.models import (
     ACTIVE_STATUSES,
+    AUTHOR_EVENT,
     AUTHOR_OFFICER,
     AUTHOR_SYSTEM,
     AUTHOR_USER,
@@ -42,6 +43,9 @@ SETTING_OFFICE_HOURS = "office_hours"
 RATING_WINDOW = timedelta(days=7)
 MAX_TRANSCRIPT_MESSAGES = 60
 MAX_MESSAGE_CHARS = 4000
+# lines for staff in the transcript (AUTHOR_EVENT); the user never sees them
+EVENT_USER_LEFT = "用户已返回机器人（结束人工对话），工单仍需处理：您的回复会在用户下次发消息时送达，网页会自动显示，微信会即时推送；必要时请电话联系。"
+EVENT_USER_BACK = "用户回到了人工对话。"
 
 
 def hash_token(token: str) -> str:
@@ -124,10 +128,24 @@ class TicketRepository:
         return ticket, token
 
     def active_ticket_of(self, sender_id: str) -> Optional[Ticket]:
-        """The sender's open or assigned ticket (there is at most one)."""
+        """The sender's open or assigned ticket (there is at most one), whether or not they are chatting in it."""
         query = (
             select(Ticket)
             .where(Ticket.sender_id == sender_id, Ticket.status.in_(ACTIVE_STATUSES))
+            .order_by(Ticket.id.desc())
+        )
+        return self.session.execute(query).scalars().first()
+
+    def relayed_ticket_of(self, sender_id: str) -> Optional[Ticket]:
+        """The sender's active ticket if they are chatting in it (not gone back to the bot with 结束人工)."""
+        ticket = self.active_ticket_of(sender_id)
+        return ticket if ticket is not None and not ticket.user_left else None
+
+    def left_ticket_of(self, sender_id: str) -> Optional[Ticket]:
+        """The sender's latest ticket they went back to the bot from (open, or closed since), if any."""
+        query = (
+            select(Ticket)
+            .where(Ticket.sender_id == sender_id, Ticket.user_left_at.is_not(None))
             .order_by(Ticket.id.desc())
         )
         return self.session.execute(query).scalars().first()
@@ -209,17 +227,48 @@ class TicketRepository:
         query = select(Ticket).where(Ticket.poll_token_hash == hash_token(token))
         return self.session.execute(query).scalars().first()
 
-    def close_by_user(self, ticket: Ticket) -> None:
-        """The user said 结束人工 / 取消人工."""
-        if ticket.is_active:
-            self._set_status(ticket, STATUS_CLOSED, None, "用户结束人工服务")
-            ticket.closed_at = now()
+    def leave(self, ticket: Ticket) -> None:
+        """The user said 结束人工: they go back to the bot, the ticket stays open for the officers (marked, with a
+        line in the transcript); officer replies still reach them (next message, poll, push)."""
+        if ticket.is_active and ticket.user_left_at is None:
+            ticket.user_left_at = now()
+            ticket.updated_at = now()
+            self._add_event(ticket, EVENT_USER_LEFT)
+
+    def come_back(self, ticket: Ticket) -> None:
+        """The user asked for a person again while their ticket is open: their messages go to it again."""
+        if ticket.user_left_at is not None:
+            ticket.user_left_at = None
+            ticket.updated_at = now()
+            self._add_event(ticket, EVENT_USER_BACK)
+
+    def can_cancel(self, ticket: Ticket) -> bool:
+        """取消人工 withdraws a ticket only while no officer has replied to it."""
+        return ticket.is_active and not self.had_officer_reply(ticket)
+
+    def cancel_by_user(self, ticket: Ticket) -> bool:
+        """The user said 取消人工 before any officer replied: the ticket is closed (用户已取消); False when it may not
+        be cancelled any more (an officer replied), which leaves it as it is."""
+        if not self.can_cancel(ticket):
+            return False
+        self._set_status(ticket, STATUS_CLOSED, None, "用户在服务官回复前取消了工单")
+        ticket.closed_at = now()
+        return True
 
     def had_officer_reply(self, ticket: Ticket) -> bool:
         return any(m.author == AUTHOR_OFFICER for m in ticket.messages)
 
+    def _add_event(self, ticket: Ticket, text: str) -> None:
+        moment = now()
+        self.session.add(
+            TicketMessage(
+                ticket=ticket, author=AUTHOR_EVENT, text=text, created_at=moment, delivered_at=moment, delivered_via="event"
+            )
+        )
+        self.session.flush()
+
     def needs_rating(self, ticket: Ticket) -> bool:
-        """Resolved by an officer, or ended by the user after an officer answered; not rated yet."""
+        """Resolved by an officer, or closed after an officer answered; not rated yet."""
         if ticket.rating is not None or ticket.status not in FINAL_STATUSES:
             return False
         return ticket.status == STATUS_RESOLVED or self.had_officer_reply(ticket)

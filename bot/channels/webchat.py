@@ -28,6 +28,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.handoff import with_officer_replies
+
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +48,7 @@ class SocketIOInput(RasaSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Rasa's blueprint, with SocketIOOutput and enter_room above; other origins as in Rasa (CORS by --cors)
+        on_new_message = with_officer_replies(on_new_message)  # replies for users back with the bot (结束人工)
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

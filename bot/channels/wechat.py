@@ -51,6 +51,7 @@ from wechatpy.messages import BaseMessage, TextMessage, VoiceMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.channels.handoff import with_officer_replies
 from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,7 @@ class WeChatInput(InputChannel):
     # --- the webhook -------------------------------------------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = with_officer_replies(on_new_message)  # replies for users back with the bot (结束人工)
         wechat = Blueprint("wechat_webhook", __name__)
 
         @wechat.route("/", methods=["GET"])

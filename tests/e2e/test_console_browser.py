@@ -47,5 +47,28 @@ def test_sign_in_open_a_ticket_and_reply(running_bot):
 
         # the user gets the reply with their next message, which shows up on the open page without a reload
         said = texts(bot.say(sender, "明白了，谢谢"))
-        assert "👤 CBSO服务官：您好，有欠税需要先清税，再申请简易注销。" in said
+        assert "👤 CBSO首席商事服务官：您好，有欠税需要先清税，再申请简易注销。" in said
         page.wait_for_selector("#transcript >> text=明白了，谢谢", timeout=15000)
+
+
+def test_the_audit_log_is_readable_on_a_phone(running_bot):
+    """One card per entry with a label before each value, not six columns a character wide."""
+    with chromium() as browser:
+        page = browser.new_page(viewport=PHONE, locale="zh-CN")
+        page.goto(f"{running_bot.web_url}/console/login")
+        page.fill("input[name=username]", ADMIN[0])
+        page.fill("input[name=password]", ADMIN[1])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/queue")
+        page.goto(f"{running_bot.web_url}/console/audit")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        cells = page.evaluate(
+            """() => Array.from(document.querySelectorAll('table.audit tbody tr:first-child td'))
+                .filter(td => td.offsetParent !== null)
+                .map(td => ({width: td.getBoundingClientRect().width, label: getComputedStyle(td, '::before').content}))"""
+        )
+        assert cells and all(cell["width"] > PHONE["width"] * 0.6 for cell in cells)  # each value on its own line
+        assert any("时间" in cell["label"] for cell in cells) and any("操作" in cell["label"] for cell in cells)
+        page.screenshot(path=str(running_bot.log_dir / "console-audit-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1200, "height": 800})  # a desk still gets the table
+        assert page.evaluate("getComputedStyle(document.querySelector('table.audit td')).display") == "table-cell"

@@ -1,7 +1,8 @@
 """The hand-off over HTTP against the running servers (tests/e2e/conftest.py: Rasa, actions, web app, temp DB).
 
-bot → form → ticket → officer reply in the console → the user receives it → resolve → rating; two officers
-claiming at once; HTML in messages; login throttling; an expired session; a hand-off outside office hours.
+bot → form → ticket → officer reply in the console → the user receives it → resolve → rating; 结束人工 keeps the
+ticket open and later replies still reach the user, 取消人工 before a reply withdraws it; giving up in the form; two
+officers claiming at once; HTML in messages; login throttling; an expired session; a hand-off outside office hours.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def create_officer(admin: Console, username: str) -> Tuple[str, str]:
 
 def test_the_whole_path(running_bot, admin):
     bot, sender = running_bot, new_sender()
+    bot.say(sender, "/greet")  # as the web chat does on its own
+    assert texts(bot.say(sender, "/startup_process"))  # a button of the welcome menu
     answer = texts(bot.say(sender, "个体户转公司要准备什么材料"))
     assert answer
     number, token, said = ask_for_a_person(bot, sender)
@@ -136,6 +139,9 @@ def test_the_whole_path(running_bot, admin):
     ticket_id = admin.ticket_id(number)
     page = admin.get(f"/console/tickets/{ticket_id}").text
     assert "个体户转公司要准备什么材料" in page and "我是做餐饮的个体户" in page and "开公司要多久" in page
+    transcript = page.split('id="transcript"', 1)[1].split("</ol>", 1)[0]
+    assert "（点击了按钮：" in transcript  # the button click as the user saw it …
+    assert "/startup_process" not in transcript and "/greet" not in transcript  # … not the payloads
     assert (
         admin.post(f"/console/tickets/{ticket_id}/claim", f"/console/tickets/{ticket_id}")
         .headers["location"]
@@ -150,11 +156,12 @@ def test_the_whole_path(running_bot, admin):
 
     # the user gets it with their next message on the REST channel …
     said = texts(bot.say(sender, "好的"))
-    assert "👤 CBSO服务官：您好，需要先办理个体户注销，字号可以保留。" in said
+    assert "👤 CBSO首席商事服务官：您好，需要先办理个体户注销，字号可以保留。" in said  # not 「系统管理员」
     # … and a web page gets the next one from the poll endpoint, once
     admin.post(f"/console/tickets/{ticket_id}/reply", f"/console/tickets/{ticket_id}", text="材料清单稍后发您。")
     poll = httpx.get(f"{bot.web_url}/api/handoff/messages", headers={"X-Handoff-Token": token}).json()
     assert poll["status"] == "assigned" and [m["text"] for m in poll["messages"]] == ["材料清单稍后发您。"]
+    assert "officer" not in poll["messages"][0]  # the web chat shows 「CBSO服务官」 without 系统管理员
     assert httpx.get(f"{bot.web_url}/api/handoff/messages", params={"token": token}).json()["messages"] == []
     assert httpx.get(f"{bot.web_url}/api/handoff/messages", headers={"X-Handoff-Token": "x" * 32}).status_code == 404
 
@@ -189,13 +196,79 @@ def test_the_answer_did_not_help_and_the_user_goes_back_to_the_bot(running_bot):
     assert "0.5" in texts(bot.say(sender, "开公司要多久"))
 
 
-def test_ending_the_handoff_closes_the_ticket(running_bot, admin):
+def test_ending_the_handoff_keeps_the_ticket_open_and_replies_still_arrive(running_bot, admin):
+    bot, sender = running_bot, new_sender()
+    number, token, _said = ask_for_a_person(bot, sender, trigger="找服务官", summary="住所申报用自己家可以吗")
+    said = texts(bot.say(sender, "结束人工"))
+    assert f"工单 {number} 仍然保留" in said and "已关闭" not in said
+
+    # the officers still have it in the open queue, marked, and it can be claimed and answered
+    ticket_id = admin.ticket_id(number)
+    assert "用户已返回机器人" in admin.get("/console/queue").text
+    page = admin.get(f"/console/tickets/{ticket_id}").text
+    assert 'id="user-left-note"' in page and "住所申报用自己家可以吗" in page and "认领这张工单" in page
+    page_url = f"/console/tickets/{ticket_id}"
+    assert admin.post(f"{page_url}/claim", page_url).headers["location"].endswith("m=claimed")
+    admin.post(f"{page_url}/reply", page_url, text="自有住宅可以申报住所，需要业主同意。")
+
+    # the user, back with the bot, gets the bot's answer and then the officer's reply
+    said = texts(bot.say(sender, "开公司要多久"))
+    assert "0.5" in said and "👤 CBSO首席商事服务官：自有住宅可以申报住所，需要业主同意。" in said
+    assert said.index("0.5") < said.index("👤") and "回复「转人工」" in said
+    assert "👤" not in texts(bot.say(sender, "开公司要多久"))  # once
+    # the web page's poll still works for the open ticket (the next reply, once)
+    admin.post(f"{page_url}/reply", page_url, text="材料清单稍后发您。")
+    poll = httpx.get(f"{bot.web_url}/api/handoff/messages", headers={"X-Handoff-Token": token}).json()
+    assert poll["status"] == "assigned" and [m["text"] for m in poll["messages"]] == ["材料清单稍后发您。"]
+
+    # 取消人工 no longer withdraws an answered ticket; 转人工 brings the user back to it
+    said = texts(bot.say(sender, "取消人工"))
+    assert "不能撤回" in said
+    said = texts(bot.say(sender, "转人工"))
+    assert f"您已有工单 {number}" in said and "1/5" not in said
+    assert "已转给服务官" in texts(bot.say(sender, "我家是商品房"))  # relayed to the officer again
+    assert "我家是商品房" in admin.get(page_url).text
+    assert "用户回到了人工对话" in admin.get(page_url).text
+
+
+def test_cancelling_before_any_reply_withdraws_the_ticket(running_bot, admin):
     bot, sender = running_bot, new_sender()
     number, _token, _said = ask_for_a_person(bot, sender, trigger="找服务官", summary="住所申报用自己家可以吗")
-    said = texts(bot.say(sender, "结束人工"))
-    assert f"工单 {number} 已关闭" in said
+    said = texts(bot.say(sender, "取消人工"))
+    assert f"工单 {number} 已撤回" in said
+    assert number not in admin.get("/console/queue").text
     page = admin.get(f"/console/tickets/{admin_ticket(admin, number)}").text
-    assert "用户已结束" in page and "住所申报用自己家可以吗" in page
+    assert "用户已取消" in page and "住所申报用自己家可以吗" in page
+    assert "0.5" in texts(bot.say(sender, "开公司要多久"))
+
+
+@pytest.mark.parametrize(
+    "answers, last",
+    [
+        (["唉算啦"], "已取消转人工"),  # at the topic
+        (["开办企业", "不用了"], "已取消转人工"),  # at the summary
+        (["开办企业", "开公司要多久", "唔使喇"], "已取消转人工"),  # at the name
+        (["开办企业", "开公司要多久", "陈先生", "13812345678", "不同意"], "不创建工单"),  # consent refused
+    ],
+)
+def test_giving_up_in_the_form_returns_to_the_bot(running_bot, admin, answers, last):
+    bot, sender = running_bot, new_sender()
+    assert "1/5" in texts(bot.say(sender, "转人工"))
+    for answer in answers[:-1]:
+        bot.say(sender, answer)
+    said = texts(bot.say(sender, answers[-1]))
+    assert last in said and "/5" not in said  # no next question, no consent asked again
+    said = texts(bot.say(sender, "开公司要多久"))
+    assert "0.5" in said and "同意" not in said  # the bot answers again
+    assert "您还没有工单" in texts(bot.say(sender, "我的工单怎么样了"))
+
+
+def test_abuse_is_not_a_topic(running_bot):
+    bot, sender = running_bot, new_sender()
+    bot.say(sender, "转人工")
+    said = texts(bot.say(sender, "点解你咁蠢"))
+    assert "请点选下面的业务类别" in said and "1/5" in said  # asked again
+    assert "2/5" in texts(bot.say(sender, "开办企业"))
 
 
 def admin_ticket(admin: Console, number: str) -> int:

@@ -149,4 +149,4 @@ def test_officer_reply_reaches_the_wechat_user_by_the_api(running_bot, wechat_ap
     sent = wechat_api.wait_for_messages(already + 1, timeout=15)
     [reply] = [m for m in sent[already:] if m["touser"] == openid]
     assert reply["msgtype"] == "text"
-    assert "CBSO服务官" in reply["text"]["content"] and "简易注销公示期满后20日内申请" in reply["text"]["content"]
+    assert "CBSO首席商事服务官" in reply["text"]["content"] and "简易注销公示期满后20日内申请" in reply["text"]["content"]

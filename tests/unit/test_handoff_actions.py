@@ -25,7 +25,8 @@ from actions.handoff.actions import (
     summary_draft,
     transcript,
 )
-from actions.handoff.models import STATUS_CLOSED, Officer
+from actions.handoff.delivery import replies_for_returning_user
+from actions.handoff.models import AUTHOR_EVENT, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_OPEN, Officer
 from actions.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 
@@ -185,8 +186,11 @@ def test_transcript_stops_where_the_handoff_started():
         (names.PHONE, "+853 6612 3456", "+853 66123456", []),
         (names.PHONE, "12345", None, ["utter_handoff_invalid_phone"]),
         (names.CONSENT, "同意", True, []),
-        (names.CONSENT, "不同意", None, ["utter_handoff_consent_required"]),
         (names.CONSENT, "你好", None, ["utter_handoff_consent_required"]),
+        # abuse is neither a topic, a summary nor a name
+        (names.TOPIC, "点解你咁蠢", None, ["utter_handoff_invalid_topic"]),
+        (names.SUMMARY, "点解你咁蠢", None, ["utter_handoff_invalid_summary"]),
+        (names.CONTACT_NAME, "蠢材", None, ["utter_handoff_invalid_name"]),
         # the form validates slots set before it starts (action_handoff_start empties them): silently
         (names.TOPIC, None, None, []),
         (names.SUMMARY, None, None, []),
@@ -201,6 +205,46 @@ async def test_form_validation(domain, slot, value, expected, said):
     result = await getattr(ValidateHandoffForm(), f"validate_{slot}")(value, dispatcher, t, domain)
     assert result[slot] == expected
     assert responses(dispatcher) == said
+
+
+FORM_SO_FAR = {names.TOPIC: "开办企业", names.SUMMARY: "开公司要多久", names.CONTACT_NAME: "陈先生"}
+
+
+@pytest.mark.parametrize(
+    "asked, text, intent, said",
+    [
+        (names.TOPIC, "唉算啦", "deny", "utter_handoff_cancelled"),
+        (names.TOPIC, "取消", "out_of_scope", "utter_handoff_cancelled"),
+        (names.SUMMARY, "算了", "deny", "utter_handoff_cancelled"),
+        (names.SUMMARY, "不用了", "deny", "utter_handoff_cancelled"),
+        (names.CONTACT_NAME, "唔使喇", "deny", "utter_handoff_cancelled"),
+        (names.PHONE, "不要了", "deny", "utter_handoff_cancelled"),
+        (names.CONSENT, "不同意", "deny", "utter_handoff_consent_declined"),
+        (names.CONSENT, "不", "deny", "utter_handoff_consent_declined"),
+    ],
+)
+async def test_giving_up_or_refusing_consent_ends_the_form_without_a_ticket(database, domain, asked, text, intent, said):
+    """The message is not stored as the answer: the form ends, the bot listens (no submit, no second question)."""
+    before = names.FORM_SLOTS[: names.FORM_SLOTS.index(asked)]
+    slots = {slot: FORM_SO_FAR.get(slot, "13812345678") for slot in before}  # the questions answered so far
+    slots.update({names.REQUESTED_SLOT: asked, asked: text})  # what the form's from_text mapping extracted
+    t = tracker(text, intent, 0.9, slots=slots, active_loop=names.HANDOFF_FORM)
+    t.slots_to_validate = lambda: {asked: text}
+    dispatcher = CollectingDispatcher()
+    events = await ValidateHandoffForm().run(dispatcher, t, domain)
+    assert responses(dispatcher) == [said]
+    values = event_map(events)
+    assert values[names.REQUESTED_SLOT] is None and all(values[slot] is None for slot in names.FORM_SLOTS)
+    assert followup(events) == "action_listen"
+    with ticket_repository() as tickets:
+        assert tickets.tickets_of("user-1") == []
+
+
+async def test_an_ordinary_answer_goes_on_with_the_form(database, domain):
+    t = tracker("开办企业", "startup_process", 0.9, slots={names.REQUESTED_SLOT: names.TOPIC}, active_loop=names.HANDOFF_FORM)
+    t.slots_to_validate = lambda: {names.TOPIC: "开办企业"}
+    events = await ValidateHandoffForm().run(CollectingDispatcher(), t, domain)
+    assert event_map(events) == {names.TOPIC: "开办企业"} and followup(events) is None
 
 
 async def test_summary_question_offers_the_draft(domain):
@@ -312,7 +356,7 @@ async def test_messages_go_to_the_ticket_and_officer_replies_come_back(database,
     assert dispatcher.messages == []  # the bot does not answer while the ticket is open
     claim_and_reply(ticket_id, "可以保留原字号。")
     _result, dispatcher = await relay("好的", number=number, domain=domain)
-    assert responses(dispatcher) == ["👤 CBSO服务官：可以保留原字号。"]
+    assert responses(dispatcher) == ["👤 CBSO首席商事服务官：可以保留原字号。"]
     with ticket_repository() as tickets:
         texts = [m.text for m in tickets.ticket(ticket_id).messages]
     assert texts[-4:] == ["我是做餐饮的个体户", "另外字号能保留吗", "可以保留原字号。", "好的"]
@@ -335,17 +379,110 @@ async def test_status_question_while_waiting(database, domain):
     assert said[0] == "utter_ticket_status_header" and number in said[1]
 
 
-async def test_ending_the_relay_closes_the_ticket(database, domain):
+async def relay_end(text: str, number: str, domain) -> List[str]:
+    dispatcher = CollectingDispatcher()
+    await ActionHandoffRelayEnd().run(dispatcher, tracker(text, "end_handoff", slots={names.TICKET: number}), domain)
+    return responses(dispatcher)
+
+
+async def test_ending_the_relay_keeps_the_ticket_open_for_the_officers(database, domain):
     ticket_id, number, _token = open_ticket()
     result, _dispatcher = await relay("结束人工", "end_handoff", number=number, domain=domain)
+    assert result[names.REQUESTED_SLOT] is None  # back to the bot
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(ticket_id)
+        assert ticket.status == STATUS_OPEN and ticket.user_left  # still in the officers' queue, marked
+        assert [t.id for t in tickets.queue()] == [ticket_id]
+        assert ticket.messages[-1].author == AUTHOR_EVENT and "结束人工" in ticket.messages[-1].text
+    said = await relay_end("结束人工", number, domain)
+    assert len(said) == 1 and f"工单 {number} 仍然保留" in said[0] and "「取消人工」撤回" in said[0]
+
+    # the officer replies later: it reaches the user with the bot's answer to their next message
+    claim_and_reply(ticket_id, "您好，字号可以保留。")
+    assert replies_for_returning_user("user-1", "rest") == [
+        "👤 CBSO首席商事服务官：您好，字号可以保留。",
+        f"（以上是服务官对工单 {number} 的回复。想继续和服务官沟通，回复「转人工」。）",
+    ]
+    assert replies_for_returning_user("user-1", "rest") == []  # once
+
+    # a new session does not put them back into the relay …
+    events = await ActionSessionStart().run(CollectingDispatcher(), tracker("你好", "greet"), domain)
+    assert loops(events) == []
+    # … asking for a person again does, with the same ticket
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffStart().run(dispatcher, tracker("转人工", "request_human"), domain)
+    assert followup(events) == names.CHAT_FORM and number in responses(dispatcher)[0]
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(ticket_id)
+        assert ticket.status == STATUS_ASSIGNED and not ticket.user_left
+        assert [m.text for m in ticket.messages][-1] == "用户回到了人工对话。"
+
+
+async def test_cancelling_before_an_officer_replied_withdraws_the_ticket(database, domain):
+    ticket_id, number, _token = open_ticket()
+    result, _dispatcher = await relay("取消人工", "end_handoff", number=number, domain=domain)
     assert result[names.REQUESTED_SLOT] is None
     with ticket_repository() as tickets:
         assert tickets.ticket(ticket_id).status == STATUS_CLOSED
+        assert tickets.queue() == []
+    assert await relay_end("取消人工", number, domain) == [
+        f"好的，工单 {number} 已撤回，服务官不会再处理。现在由我（智能助手）继续为您服务。"
+    ]
+
+
+async def test_cancelling_after_an_officer_replied_only_leaves_the_chat(database, domain):
+    ticket_id, number, _token = open_ticket()
+    claim_and_reply(ticket_id, "请问是哪类个体户？")
+    _result, dispatcher = await relay("取消人工", "end_handoff", number=number, domain=domain)
+    assert responses(dispatcher) == ["👤 CBSO首席商事服务官：请问是哪类个体户？"]  # the waiting reply first
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(ticket_id)
+        assert ticket.status == STATUS_ASSIGNED and ticket.user_left
+    said = await relay_end("取消人工", number, domain)
+    assert len(said) == 1 and "不能撤回" in said[0]
+
+
+async def test_ending_with_no_form_active(database, domain):
+    """结束人工/取消人工 typed outside the relay (the rule without a form): the same choices."""
+    ticket_id, number, _token = open_ticket()
     dispatcher = CollectingDispatcher()
-    await ActionHandoffRelayEnd().run(
-        dispatcher, tracker("结束人工", "end_handoff", slots={names.TICKET: number}), domain
-    )
-    assert responses(dispatcher) == [f"好的，已结束人工服务，工单 {number} 已关闭。现在由我（智能助手）继续为您服务。"]
+    await ActionHandoffCancel().run(dispatcher, tracker("结束人工", "end_handoff"), domain)
+    assert f"工单 {number} 仍然保留" in responses(dispatcher)[0]
+    dispatcher = CollectingDispatcher()
+    await ActionHandoffCancel().run(dispatcher, tracker("取消人工", "end_handoff"), domain)
+    assert responses(dispatcher) == [f"好的，工单 {number} 已撤回，服务官不会再处理。现在由我（智能助手）继续为您服务。"]
+    with ticket_repository() as tickets:
+        assert tickets.ticket(ticket_id).status == STATUS_CLOSED
+
+
+def test_transcripts_show_button_clicks_as_the_user_saw_them(database):
+    shown_buttons = {
+        "event": "bot",
+        "text": "您想了解什么？",
+        "timestamp": 1764000001.0,
+        "data": {"buttons": [{"title": "开办企业流程", "payload": "/startup_process"}]},
+    }
+    history = [
+        user("/greet", "greet"),  # sent by the web chat on its own: left out
+        shown_buttons,
+        user("/startup_process", "startup_process"),
+        user('/startup_materials{"entity_type": "有限责任公司"}', "startup_materials"),  # no such button here
+        action("action_handoff_start"),
+    ]
+    lines = transcript(tracker("陈先生", "greet", history=history))
+    texts = [line.text for line in lines if line.author == "user"]
+    assert texts[0] == "（点击了按钮：开办企业流程）"
+    assert texts[1].startswith("（点击了按钮：") and "startup_materials" not in texts[1] and "{" not in texts[1]
+    assert all(not t.startswith("/") for t in texts) and len(texts) == 2
+
+
+async def test_button_clicks_during_the_relay_reach_the_officer_readably(database, domain):
+    ticket_id, number, _token = open_ticket()
+    await relay("/request_human", "request_human", number=number, domain=domain)
+    await relay("/greet", "greet", number=number, domain=domain)
+    with ticket_repository() as tickets:
+        texts = [m.text for m in tickets.ticket(ticket_id).messages]
+    assert texts[-1].startswith("（点击了按钮：转人工") and "/greet" not in texts and "/request_human" not in texts
 
 
 async def test_a_question_about_cancelling_something_still_reaches_the_officer(database, domain):
@@ -366,7 +503,7 @@ async def test_after_resolution_the_user_is_back_with_the_bot_and_asked_for_a_ra
         tickets.resolve(ticket, ticket.assigned_officer, "服务官已办结您的工单")
     result, dispatcher = await relay("谢谢", "thanks", number=number, domain=domain)
     assert result[names.REQUESTED_SLOT] is None
-    assert responses(dispatcher) == ["👤 CBSO服务官：请带身份证原件到窗口。"]  # the notice is said by the next action
+    assert responses(dispatcher) == ["👤 CBSO首席商事服务官：请带身份证原件到窗口。"]  # the notice: the next action
     dispatcher = CollectingDispatcher()
     await ActionHandoffRelayEnd().run(dispatcher, tracker("谢谢", "thanks", slots={names.TICKET: number}), domain)
     assert responses(dispatcher) == [

@@ -168,8 +168,9 @@ def test_claim_reply_resolve_and_the_poll_endpoint(database):
     assert api.get("/api/handoff/messages", headers={"X-Handoff-Token": "not-a-token"}).status_code == 404
     answer = api.get("/api/handoff/messages", headers={"X-Handoff-Token": token}).json()
     assert answer["ticket"] == number and answer["status"] == "assigned"
-    assert [(m["author"], m["text"], m["officer"]) for m in answer["messages"]] == [
-        ("officer", "请带身份证原件", "服务官wang")
+    # "服务官wang" is a title and an account name, not a person's name: users see only 「CBSO首席商事服务官」
+    assert [(m["author"], m["text"], m.get("officer")) for m in answer["messages"]] == [
+        ("officer", "请带身份证原件", None)
     ]
     assert api.get(f"/api/handoff/messages?token={token}").json()["messages"] == []  # each message once
     client.post(f"/console/tickets/{ticket_id}/resolve", data=form)
@@ -285,3 +286,98 @@ def test_poll_tokens_are_redacted_from_the_access_log():
     )
     assert RedactTokens().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /api/handoff/messages?token=***&after=3 HTTP/1.1" 200'
+
+
+def test_a_ticket_the_user_left_stays_in_the_queue_marked(database):
+    ticket_id, number, _token = open_ticket()
+    with ticket_repository() as tickets:
+        tickets.leave(tickets.ticket(ticket_id))
+    client = officer_client(database, "wang")
+    queue = client.get("/console/queue").text
+    assert number in queue and "用户已返回机器人" in queue
+    page = client.get(f"/console/tickets/{ticket_id}").text
+    assert 'id="user-left-note"' in page and "工单仍需处理" in page and "认领这张工单" in page
+    assert "记录（用户看不到）" in page  # the line in the transcript
+    assert client.get(f"/console/tickets/{ticket_id}/updates?after=0").json()["user_left"] is True
+    cancelled_id, cancelled, _token = open_ticket(sender="user-2")
+    with ticket_repository() as tickets:
+        tickets.cancel_by_user(tickets.ticket(cancelled_id))
+    assert cancelled not in client.get("/console/queue").text
+    assert cancelled in client.get("/console/queue?view=closed").text
+    assert "用户已取消" in client.get(f"/console/tickets/{cancelled_id}").text
+
+
+def test_the_transcript_shows_button_clicks_not_payloads(database):
+    ticket_id, _number, _token = open_ticket()
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(ticket_id)
+        for text in ("/greet", "/request_human", '/startup_process{"entity_type": "有限责任公司"}', "普通的问题"):
+            tickets.add_user_message(ticket, text)  # as tickets made before button labels stored them
+    client = officer_client(database, "wang")
+    page = client.get(f"/console/tickets/{ticket_id}").text
+    transcript = page.split('id="transcript"', 1)[1].split("</ol>", 1)[0]
+    assert "/greet" not in transcript and "/request_human" not in transcript and "/startup_process" not in transcript
+    assert "（点击了按钮：转人工" in transcript and "（点击了按钮：" in transcript and "普通的问题" in transcript
+    updates = client.get(f"/console/tickets/{ticket_id}/updates?after=0").json()["messages"]
+    assert not any(m["text"].startswith("/") for m in updates)
+
+
+def test_users_see_a_neutral_signature(database):
+    from actions.handoff.delivery import officer_message_text, public_officer_name
+
+    ticket_id, _number, token = open_ticket()
+    with session_scope() as session:
+        admin = session.query(Officer).filter_by(username="admin").one()  # 系统管理员, seeded by `make db`
+        assert public_officer_name(admin) == ""
+        person = Officer(username="lim", display_name="李敏", password_hash="x", role="officer")
+        assert public_officer_name(person) == "李敏"
+        assert public_officer_name(Officer(username="zhang", display_name="zhang", password_hash="x")) == ""
+    with ticket_repository() as tickets:
+        admin = tickets.session.query(Officer).filter_by(username="admin").one()
+        tickets.claim(ticket_id, admin)
+        message = tickets.reply(tickets.ticket(ticket_id), admin, "您好")
+        assert officer_message_text(message) == "👤 CBSO首席商事服务官：您好"
+    answer = TestClient(create_app()).get("/api/handoff/messages", headers={"X-Handoff-Token": token}).json()
+    assert answer["messages"][0]["text"] == "您好" and "officer" not in answer["messages"][0]
+    make_officer("lim")
+    with session_scope() as session:
+        session.query(Officer).filter_by(username="lim").one().display_name = "李敏"
+    client = officer_client(database, "zhao")
+    mine, _n, _t = open_ticket(sender="user-4")
+    client.post(f"/console/tickets/{mine}/claim", data={"csrf_token": csrf(client.get(f"/console/tickets/{mine}").text)})
+    assert "署名「CBSO首席商事服务官」" in client.get(f"/console/tickets/{mine}").text  # what the user will see
+    with ticket_repository() as tickets:
+        lim = tickets.session.query(Officer).filter_by(username="lim").one()
+        other_id, _n, _t = open_ticket(sender="user-3")
+        tickets.claim(other_id, lim)
+        assert officer_message_text(tickets.reply(tickets.ticket(other_id), lim, "好的")) == "👤 CBSO首席商事服务官 李敏：好的"
+
+
+def test_the_audit_log_has_labels_for_the_phone_layout(database):
+    admin = officer_client(database, "boss", "admin")
+    page = admin.get("/console/audit").text
+    for label in ("时间", "账号", "操作"):
+        assert f'data-label="{label}"' in page
+    css = admin.get("/console/static/console.css").text
+    assert "table.audit td::before" in css and "content: attr(data-label)" in css
+
+
+def test_reset_password_on_the_command_line(database, capsys):
+    from actions.handoff.accounts import main
+
+    client = officer_client(database, "qian")
+    assert client.get("/console/queue").status_code == 200
+    assert main(["reset-password", "qian"]) == 0
+    out = capsys.readouterr().out
+    password = re.search(r"shown only this once\): (\S+)", out).group(1)
+    assert len(password) >= 12
+    assert client.get("/console/queue", follow_redirects=False).status_code == 303  # signed out everywhere
+    login(TestClient(create_app(), base_url="http://console.test"), "qian", "qian-password-123", expect=401)
+    login(TestClient(create_app(), base_url="http://console.test"), "qian", password)
+    with session_scope() as session:
+        entry = session.query(AuditEntry).filter_by(action="reset_password").one()
+        assert entry.username.startswith("cli:") and "qian" in entry.detail and password not in entry.detail
+    assert main(["reset-password"]) == 0  # no name: the console administrator
+    assert "console account: admin" in capsys.readouterr().out
+    assert main(["reset-password", "nobody"]) == 1
+    assert "no console account named 'nobody'" in capsys.readouterr().err

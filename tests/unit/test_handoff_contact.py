@@ -56,6 +56,9 @@ def test_phone_masking(phone, masked):
         ("我要投诉窗口", "投诉与建议"),
         ("随便问问", "其他业务"),
         ("9", "其他业务"),
+        ("点解你咁蠢", None),  # abuse names no topic
+        ("你个傻瓜", None),
+        ("？？？", None),
     ],
 )
 def test_topics(text, topic):
@@ -120,3 +123,53 @@ def test_consent_and_draft_words():
     assert contact.is_agreement("同意") and contact.is_agreement("同意！") and contact.is_agreement("OK")
     assert not contact.is_agreement("不同意") and contact.is_refusal("不同意")
     assert contact.keeps_draft("确认") and not contact.keeps_draft("我想问个体户转公司")
+
+
+@pytest.mark.parametrize(
+    "text, gives_up",
+    [
+        ("唉算啦", True),
+        ("算了", True),
+        ("算了吧", True),
+        ("好吧算了", True),
+        ("不用了", True),
+        ("不用了，谢谢", True),
+        ("唔使喇", True),
+        ("唔使住", True),
+        ("取消", True),
+        ("不要了", True),
+        ("没事了", True),
+        ("冇事喇", True),
+        ("Cancel", True),
+        ("不用改", False),  # keeps the summary draft
+        ("开办企业", False),
+        ("我想取消公司名称", False),
+        ("陈先生", False),
+        ("13812345678", False),
+        ("不同意", False),  # the consent question's own answer
+        ("", False),
+    ],
+)
+def test_giving_up(text, gives_up):
+    assert contact.is_giving_up(text) is gives_up
+
+
+@pytest.mark.parametrize(
+    "text, cancels",
+    [
+        ("取消人工", True),
+        ("取消工单", True),
+        ("不用人工了", True),
+        ("结束人工", False),
+        ("返回机器人", False),
+        ("取消", False),  # the classifier alone: back to the bot, the ticket stays
+        ("唔使人工喇", False),
+    ],
+)
+def test_cancelling_is_told_from_leaving(text, cancels):
+    assert contact.is_cancel_request(text) is cancels
+
+
+def test_abuse():
+    assert contact.is_abusive("点解你咁蠢") and contact.is_abusive("你是白痴吗")
+    assert not contact.is_abusive("个体户转公司要准备什么材料") and not contact.is_abusive("陈先生")

@@ -161,13 +161,15 @@ def test_ratings_are_asked_after_resolution_or_an_answered_ticket(database):
     with ticket_repository() as tickets:
         officer = tickets.session.get(Officer, officer_id)
         unanswered, answered = tickets.ticket(unanswered_id), tickets.ticket(answered_id)
-        tickets.close_by_user(unanswered)
+        assert tickets.cancel_by_user(unanswered)
         assert unanswered.status == STATUS_CLOSED and not tickets.needs_rating(unanswered)
         assert tickets.ticket_to_rate("quiet") is None
         tickets.claim(answered_id, officer)
         tickets.session.refresh(answered)
         tickets.reply(answered, officer, "请带身份证原件")
-        tickets.close_by_user(answered)
+        assert not tickets.cancel_by_user(answered)  # answered: no longer withdrawn by the user
+        assert answered.status == STATUS_ASSIGNED and tickets.ticket_to_rate("talked") is None
+        tickets.resolve(answered, officer, "已办结")
         assert tickets.ticket_to_rate("talked").id == answered_id
         tickets.rate(answered, 4)
         assert tickets.ticket_to_rate("talked") is None
@@ -196,3 +198,39 @@ def test_office_hours_can_be_changed_and_reset(database):
     with ticket_repository() as tickets:
         assert tickets.office_hours_spec("default") == "default"
         assert isinstance(tickets, TicketRepository)
+
+
+def test_a_user_who_goes_back_to_the_bot_leaves_the_ticket_open(database):
+    ticket_id, _number, _token = open_ticket()
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(ticket_id)
+        assert tickets.relayed_ticket_of("user-1").id == ticket_id and tickets.left_ticket_of("user-1") is None
+        tickets.leave(ticket)
+        tickets.leave(ticket)  # once
+        assert ticket.status == "open" and ticket.user_left and ticket.closed_at is None
+        assert tickets.active_ticket_of("user-1").id == ticket_id  # still the user's open ticket …
+        assert tickets.relayed_ticket_of("user-1") is None  # … but they no longer chat in it
+        assert tickets.left_ticket_of("user-1").id == ticket_id
+        assert [t.id for t in tickets.queue()] == [ticket_id]  # and the officers still see it
+        assert [m.author for m in ticket.messages].count("event") == 1
+        assert tickets.take_undelivered(ticket, "rest") == []  # staff lines are never sent
+        tickets.come_back(ticket)
+        assert not ticket.user_left and tickets.relayed_ticket_of("user-1").id == ticket_id
+        assert ticket.messages[-1].text == "用户回到了人工对话。"
+
+
+def test_a_database_from_before_a_new_column_gets_it(tmp_path):
+    """``make db`` on an older database adds the optional columns new code reads (handoff_tickets.user_left_at)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from actions.db import create_schema
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    create_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE handoff_tickets DROP COLUMN user_left_at"))
+    assert "user_left_at" not in {c["name"] for c in inspect(engine).get_columns("handoff_tickets")}
+    create_schema(engine)
+    assert "user_left_at" in {c["name"] for c in inspect(engine).get_columns("handoff_tickets")}
+    create_schema(engine)  # nothing left to add
+    engine.dispose()

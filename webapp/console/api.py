@@ -6,7 +6,8 @@ is random (192 bits) and stored hashed; it identifies one ticket, so a sender ca
 is handed out once (whichever comes first: this poll, a push, or the user's next message).
 
 Answer: ``{"ticket": "HZ…", "status": "open"|"assigned"|"resolved"|"closed", "messages": [{"id", "author":
-"officer"|"system", "text", "officer"?}]}``; 404 for an unknown token.
+"officer"|"system", "text", "officer"?}]}``; 404 for an unknown token. ``officer`` is the officer's name as users
+may see it (``delivery.public_officer_name``: never an administrator's or account name), left out when there is none.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from actions.handoff.delivery import public_officer_name
 from actions.handoff.models import AUTHOR_OFFICER
 from actions.handoff.repository import ticket_repository
 
@@ -29,8 +31,9 @@ def _take(token: str):
         messages = []
         for message in tickets.take_undelivered(ticket, "poll"):
             item = {"id": message.id, "author": message.author, "text": message.text}
-            if message.author == AUTHOR_OFFICER and message.officer is not None:
-                item["officer"] = message.officer.display_name
+            name = public_officer_name(message.officer) if message.author == AUTHOR_OFFICER else ""
+            if name:
+                item["officer"] = name
             messages.append(item)
         return {"ticket": ticket.number, "status": ticket.status, "messages": messages}
 

@@ -15,11 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from actions.handoff import contact, delivery
+from actions.handoff import contact, delivery, payloads
 from actions.handoff.accounts import MIN_PASSWORD_LENGTH, AccountRepository, account_repository
 from actions.handoff.models import (
     ACTIVE_STATUSES,
     AUTHOR_BOT,
+    AUTHOR_EVENT,
     AUTHOR_OFFICER,
     AUTHOR_SYSTEM,
     AUTHOR_USER,
@@ -46,14 +47,21 @@ TEMPLATES = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "tem
 MAX_REPLY_CHARS = 2000
 TICKET_ROLES = (ROLE_ADMIN, ROLE_OFFICER)  # editors (actions/curation) curate knowledge and see no tickets
 
-STATUS_LABELS = {"open": "待认领", "assigned": "处理中", "resolved": "已办结", "closed": "用户已结束"}
+STATUS_LABELS = {"open": "待认领", "assigned": "处理中", "resolved": "已办结", "closed": "用户已取消"}
+USER_LEFT_LABEL = "用户已返回机器人"  # 结束人工: the ticket stays open, replies reach the user on their next message
 REASON_LABELS = {
     "user_request": "用户要求转人工",
     "fallback": "机器人连续两次未能理解",
     "not_helpful": "用户反馈回答没有帮助",
     "kb_gap": "知识库未覆盖的情况",
 }
-AUTHOR_LABELS = {AUTHOR_USER: "用户", AUTHOR_BOT: "机器人", AUTHOR_OFFICER: "服务官", AUTHOR_SYSTEM: "系统通知"}
+AUTHOR_LABELS = {
+    AUTHOR_USER: "用户",
+    AUTHOR_BOT: "机器人",
+    AUTHOR_OFFICER: "服务官",
+    AUTHOR_SYSTEM: "系统通知",
+    AUTHOR_EVENT: "记录（用户看不到）",
+}
 CHANNEL_LABELS = {"rest": "网页/接口", "socketio": "网页聊天", "wechat": "微信公众号"}
 ACTION_LABELS = {
     "login": "登录",
@@ -113,9 +121,24 @@ def age(moment: Optional[datetime]) -> str:
     return f"{minutes // (24 * 60)} 天"
 
 
-TEMPLATES.filters.update(china_time=china_time, age=age, mask_phone=contact.mask_phone)
+def shown_text(message: TicketMessage) -> str:
+    """A transcript line as the user saw it: button payloads of older tickets (``/startup_process``) as
+    「（点击了按钮：…）」, "" for payloads sent without a click (left out)."""
+    if message.author != AUTHOR_USER:
+        return message.text
+    return payloads.shown_text(message.text) or ""
+
+
+def signature(officer: Optional[Officer]) -> str:
+    """How the user sees an officer's replies (the same as delivery.officer_message_text)."""
+    name = delivery.public_officer_name(officer)
+    return "CBSO首席商事服务官" + (f" {name}" if name else "")
+
+
+TEMPLATES.filters.update(china_time=china_time, age=age, mask_phone=contact.mask_phone, shown_text=shown_text)
 TEMPLATES.globals.update(
     PREFIX=PREFIX,
+    USER_LEFT_LABEL=USER_LEFT_LABEL,
     STATUS_LABELS=STATUS_LABELS,
     REASON_LABELS=REASON_LABELS,
     AUTHOR_LABELS=AUTHOR_LABELS,
@@ -337,7 +360,8 @@ async def ticket_page(request: Request) -> Response:
                 if o.id != ticket.assigned_officer_id and o.role in TICKET_ROLES
             ]
             officer_names = {o.id: o.display_name for o in accounts.officers()}
-            tickets.audit(_officer_of(tickets, auth), "view_ticket", ticket, ip=ip)
+            me = _officer_of(tickets, auth)
+            tickets.audit(me, "view_ticket", ticket, ip=ip)
             mine = ticket.assigned_officer_id == auth.officer_id
             return render(
                 "ticket.html",
@@ -356,6 +380,7 @@ async def ticket_page(request: Request) -> Response:
                 can_resolve=ticket.is_active and ticket.assigned_officer_id is not None and (mine or auth.is_admin),
                 last_message_id=ticket.messages[-1].id if ticket.messages else 0,
                 closed=ticket.status in FINAL_STATUSES,
+                signature=signature(me),
             )
 
     return await run_in_threadpool(build)
@@ -370,7 +395,7 @@ def _message_json(message: TicketMessage) -> Dict[str, Any]:
         "author": message.author,
         "who": who,
         "time": china_time(message.created_at),
-        "text": message.text,
+        "text": shown_text(message),
     }
 
 
@@ -393,6 +418,7 @@ async def ticket_updates(request: Request) -> Response:
             return JSONResponse(
                 {
                     "status": ticket.status,
+                    "user_left": ticket.user_left,
                     "messages": [_message_json(m) for m in tickets.messages_after(ticket_id, after)],
                 }
             )

@@ -6,6 +6,7 @@
   var url = list.dataset.updates;
   var after = parseInt(list.dataset.after || "0", 10);
   var status = list.dataset.status;
+  var userLeft = list.dataset.userLeft === "true";
   var final = ["resolved", "closed"];
 
   function line(message) {
@@ -33,9 +34,9 @@
         (answer.messages || []).forEach(function (message) {
           if (message.id <= after) return;
           after = message.id;
-          list.appendChild(line(message));
+          if (message.text) list.appendChild(line(message));
         });
-        if (answer.status && answer.status !== status) {
+        if ((answer.status && answer.status !== status) || (answer.user_left !== undefined && answer.user_left !== userLeft)) {
           document.getElementById("status-changed").hidden = false;
         }
         if (final.indexOf(answer.status) < 0) window.setTimeout(poll, 5000);
