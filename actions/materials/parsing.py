@@ -34,6 +34,17 @@ def mask(text: str, spans: Iterable[Tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+def _clause_at(text: str, index: int) -> str:
+    """The clause of ``text`` around ``index`` (between CLAUSE_BREAKS)."""
+    start = index
+    while start > 0 and text[start - 1] not in CLAUSE_BREAKS:
+        start -= 1
+    end = index
+    while end < len(text) and text[end] not in CLAUSE_BREAKS:
+        end += 1
+    return text[start:end]
+
+
 @dataclass(frozen=True)
 class Hit:
     start: int
@@ -143,7 +154,12 @@ class Reader:
         """yes / no / unsure for a yes-no question; None when the text does not answer it."""
         if self.is_unsure(text):
             return UNSURE
-        hits = [hit for hit in self._answers.scan(text) if hit.start <= 3]  # an answer comes first: "是的，…"
+        hits = [
+            hit
+            for hit in self._answers.scan(text)
+            if hit.start <= 3  # an answer comes first: "是的，…"
+            and MASK not in _clause_at(text, hit.start)  # "我现在有□□□了" says what the user holds, answers nothing
+        ]
         return hits[0].targets[0][1] if hits else None
 
     # -- the form's questions -------------------------------------------------------------------------------------

@@ -204,3 +204,25 @@ async def test_which_deregistration_is_asked_when_unclear(database, domain, disp
     slots = _slots(await ValidateMaterialsForm().run(dispatcher, tracker, domain))
     assert slots[names.REQUESTED_SLOT] == names.SLOT_PROCEDURE
     assert dispatcher.messages[0]["response"] == "utter_materials_which_deregistration"
+
+
+@pytest.mark.parametrize("text", ["我现在有房产证了", "有房产证了", "没有房产证"])
+async def test_a_material_said_while_a_yes_no_question_is_open_is_no_answer_to_it(
+    database, domain, dispatcher, tracker_for, text
+):
+    """「是住宅吗？」 open, 「我现在有房产证了」: the 有 is about the document - record it, ask the question again."""
+    slots = {names.SLOT_PROCEDURE: "setup", names.SLOT_ENTITY_TYPE: "个体工商户", "mat_premises": "rented",
+             "mat_food": "catering", names.SLOT_HELD: {"身份证明": True, "租赁合同": True},
+             names.SLOT_ANSWERED: True, names.SLOT_PREVIEWED: True, names.REQUESTED_SLOT: "mat_residential"}
+    events = await ValidateMaterialsForm().run(dispatcher, tracker_for(text, intent="inform_have_materials", slots=slots), domain)
+    set_ = _slots(events)
+    assert set_[names.SLOT_HELD]["产权证明"] is ("没有" not in text)
+    assert "mat_residential" not in set_
+    assert set_[names.REQUESTED_SLOT] == "mat_residential"
+
+
+async def test_yes_before_a_material_still_answers(database, domain, dispatcher, tracker_for):
+    slots = {names.SLOT_PROCEDURE: "setup", names.SLOT_ENTITY_TYPE: "个体工商户", "mat_premises": "rented",
+             names.REQUESTED_SLOT: "mat_residential"}
+    events = await ValidateMaterialsForm().run(dispatcher, tracker_for("是的，有身份证", intent="affirm", slots=slots), domain)
+    assert _slots(events)["mat_residential"] is True
