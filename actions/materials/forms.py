@@ -76,7 +76,8 @@ class ValidateMaterialsForm(MaterialsContext, Action):
         reading = read_turn(state, text, mentions, self.reader, asking)
         if reading.cancel:
             return _stop()
-        if asking and not reading.understood and not resumed:
+        wants_list = latest_intent(tracker) == names.INTENT_ASK_MISSING and not reading.held_changed
+        if asking and not reading.understood and not resumed and not wants_list:
             return self._not_understood(dispatcher, tracker, text, reading, asking, requested)
         new = reading.state
         events = _changed(tracker, self.slot_values(new))
@@ -87,6 +88,14 @@ class ValidateMaterialsForm(MaterialsContext, Action):
             with self.repository_scope() as repo:
                 repo.save_checklist(tracker.sender_id, procedure.id, new.entity_type, new.conditions, new.held)
         questions = open_questions(new, procedures, self.condition_values, self.condition_order)
+        if wants_list and procedure is not None:
+            # 「我还差什么」: the checklist as it stands. Inside the questions: show it, then the open question once
+            # more; otherwise (after 「结束」, or coming back) end the form so the checklist action sends it.
+            if asking and questions:
+                self._preview(dispatcher, domain, procedure, new, len(questions))
+                events.append(SlotSet(names.SLOT_PREVIEWED, True))
+                return events + [SlotSet(names.REQUESTED_SLOT, self.slot_of(questions[0]))]
+            return events + [SlotSet(names.REQUESTED_SLOT, None)]
         preview_due = reading.held_changed and questions and questions[0] != ANSWERED
         if procedure is not None and preview_due and not tracker.get_slot(names.SLOT_PREVIEWED):
             self._preview(dispatcher, domain, procedure, new, len(questions))
@@ -113,8 +122,9 @@ class ValidateMaterialsForm(MaterialsContext, Action):
         masked = self.masked(text, reading.mentions)
         if asking == PROCEDURE and self.reader.mentions_deregistration(masked):
             return _reask(dispatcher, tracker, requested, "utter_materials_which_deregistration")
-        if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
-            return _reask(dispatcher, tracker, requested)
+        intent = latest_intent(tracker)
+        if (intent in names.ANSWER_INTENTS and len(text) <= 30) or intent in names.FORM_INTENTS:
+            return _reask(dispatcher, tracker, requested)  # no other rule answers these: never reject (a loop)
         return []  # rejected: the rules answer it, then the form asks its question again
 
     def _preview(

@@ -25,6 +25,11 @@ EXCLUSION_SLOT_PREFIX = "sd_"
 
 # intents
 INTENT_INFORM_CONDITION = "inform_condition"
+INTENT_ASK_MISSING = "ask_missing_materials"
+# intents whose only rule is the materials form itself (data/rules/materials.yml): rejecting the form on one of them
+# leaves nothing to answer it - the fallback runs, the form runs again, is rejected again … (a loop until Rasa's
+# circuit breaker stops the conversation), so the form never rejects them
+FORM_INTENTS = frozenset({"check_materials", "inform_have_materials", INTENT_ASK_MISSING, "correct_info", INTENT_INFORM_CONDITION})
 ANSWER_INTENTS = frozenset({INTENT_INFORM_CONDITION, "affirm", "deny", "nlu_fallback", "inform_entity_type", "correct_info"})
 
 # the user's words are read on at most this many characters

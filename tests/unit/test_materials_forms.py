@@ -226,3 +226,38 @@ async def test_yes_before_a_material_still_answers(database, domain, dispatcher,
              names.REQUESTED_SLOT: "mat_residential"}
     events = await ValidateMaterialsForm().run(dispatcher, tracker_for("是的，有身份证", intent="affirm", slots=slots), domain)
     assert _slots(events)["mat_residential"] is True
+
+
+MILK_TEA_OPEN = {names.SLOT_PROCEDURE: "setup", names.SLOT_ENTITY_TYPE: "个体工商户", "mat_premises": "rented",
+                 "mat_food": "catering", names.SLOT_HELD: {"身份证明": True, "租赁合同": True},
+                 names.SLOT_ANSWERED: True, names.SLOT_PREVIEWED: True}
+
+
+async def test_what_am_i_missing_inside_the_questions_shows_the_list_and_asks_again(
+    database, domain, dispatcher, tracker_for
+):
+    """A1: 「我还差什么」 while 「是住宅吗？」 is open was rejected; its only rule is the form, so the fallback and the
+    form took turns until the circuit breaker. Now: the checklist as it stands, then the same question."""
+    slots = {**MILK_TEA_OPEN, names.REQUESTED_SLOT: "mat_residential"}
+    events = await ValidateMaterialsForm().run(dispatcher, tracker_for("我还差什么", intent="ask_missing_materials", slots=slots), domain)
+    assert events  # never rejected
+    assert _slots(events)[names.REQUESTED_SLOT] == "mat_residential"
+    text = _texts(dispatcher)
+    assert "❌" in text and "个体工商户登记（备案）申请书" in text
+
+
+@pytest.mark.parametrize("intent", sorted(names.FORM_INTENTS - {"ask_missing_materials"}))
+async def test_intents_routed_to_the_form_are_never_rejected(database, domain, dispatcher, tracker_for, intent):
+    slots = {**MILK_TEA_OPEN, names.REQUESTED_SLOT: "mat_residential"}
+    text = "请问这个到底是怎么弄的呢，能不能再详细说说，我还是看不太明白啊，麻烦你了谢谢"
+    events = await ValidateMaterialsForm().run(dispatcher, tracker_for(text, intent=intent, slots=slots), domain)
+    assert _slots(events)[names.REQUESTED_SLOT] == "mat_residential"
+    assert dispatcher.messages[0]["response"] == "utter_materials_reask"
+
+
+async def test_what_am_i_missing_after_end_shows_the_list(database, domain, dispatcher, tracker_for):
+    """A4: after 「结束」 (requested_slot cleared) 「我还差什么」 asked the open question; now the form ends at once and
+    the checklist action sends the list."""
+    slots = {**MILK_TEA_OPEN, names.SLOT_ENTITY_TYPE: "一人有限责任公司", names.REQUESTED_SLOT: None}
+    events = await ValidateMaterialsForm().run(dispatcher, tracker_for("我还差什么", intent="ask_missing_materials", slots=slots), domain)
+    assert _slots(events)[names.REQUESTED_SLOT] is None
