@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Extra, Field, root_validator, validator
 
 from actions.knowledge_base.schema import ENTITY_TYPES
+from actions.knowledge_base.schema import Sourced as KnowledgeSourced
 from actions.materials import specs
 from actions.settings import KNOWLEDGE_DIR
 
@@ -26,35 +27,12 @@ SPECIAL_FILES = {"vocabulary.yml", "conditions.yml", "extraction.yml", "common.y
 ENTITY_TYPE_KEY = "entity_type"
 ADDRESS_KEYS = ("addr_type", "addr_business")
 VERDICTS = ("allowed", "not_allowed", "check_window", "not_covered")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROCEDURE_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
-class Sourced(BaseModel):
-    source: str = Field(..., min_length=4, description="document and article, in words")
-    source_url: str | None = None
-    rule_date: str
-    reviewed: str
-
-    @validator("rule_date", "reviewed", pre=True)
-    def _date(cls, value):  # noqa: N805
-        text = str(value).strip()
-        if not _DATE.match(text):
-            raise ValueError(f"not a date (YYYY, YYYY-MM or YYYY-MM-DD): {value!r}")
-        return text
-
-    @validator("reviewed")
-    def _full_date(cls, value):  # noqa: N805
-        if len(value) != 10:
-            raise ValueError("reviewed must be a full date YYYY-MM-DD")
-        return value
-
-    @validator("source_url")
-    def _url(cls, value):  # noqa: N805
-        if value is not None and not re.match(r"^(https?://|seed: )", value):
-            raise ValueError(f"source_url must be an http(s) URL or 'seed: <file>': {value!r}")
-        return value
+class Sourced(KnowledgeSourced):
+    """Source, rule date and review date, validated as for the knowledge answers."""
 
     def to_spec(self) -> specs.Sourced:
         return specs.Sourced(self.source, self.source_url, self.rule_date, self.reviewed)
