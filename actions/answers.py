@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import handoff, names
 from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
 from actions.knowledge_base.repository import Answer, KnowledgeRepository, knowledge_repository
+from actions.knowledge_base.schema import ALL
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
 from bot.nlu_components.text import normalize_text
 
@@ -84,7 +85,8 @@ class ActionAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        entity_type = latest_entity(tracker, names.ENTITY_TYPE) or tracker.get_slot(names.SLOT_ENTITY_TYPE)
+        mentioned = latest_entity(tracker, names.ENTITY_TYPE)
+        entity_type = mentioned or tracker.get_slot(names.SLOT_ENTITY_TYPE)
         type_event = [SlotSet(names.SLOT_ENTITY_TYPE, entity_type)]
         note_long_message(dispatcher, tracker, domain)
         with self.repository_scope() as kb:
@@ -114,7 +116,26 @@ class ActionAnswer(Action):
         if answer is None:
             dispatcher.utter_message(response="utter_no_answer")
             return []
+        self._say_which_entity_type(dispatcher, domain, intent, answer, entity_type, mentioned)
         return type_event + send_answer(dispatcher, domain, answer)
+
+    @staticmethod
+    def _say_which_entity_type(
+        dispatcher: CollectingDispatcher,
+        domain: Dict[str, Any],
+        intent: str,
+        answer: Answer,
+        entity_type: Optional[str],
+        mentioned: Optional[str],
+    ) -> None:
+        """Make the entity type behind the answer visible: "对个体工商户来说：" when the general answer covers
+        the type asked about, or "（按您前面说的…回答）" when a variant was chosen from earlier in the conversation."""
+        if not entity_type:
+            return
+        if intent == names.INTENT_INFORM_ENTITY_TYPE and ALL in answer.entity_types:
+            dispatcher.utter_message(text=response_text(domain, "utter_same_for_type", entity_type=entity_type))
+        elif not mentioned and entity_type in answer.entity_types:
+            dispatcher.utter_message(text=response_text(domain, "utter_answer_for_type", entity_type=entity_type))
 
     @staticmethod
     def _target_intent(kb: KnowledgeRepository, intent: str, tracker: Tracker) -> Optional[str]:

@@ -175,3 +175,21 @@ async def test_a_long_message_that_collapses_short_gets_no_note(database, dispat
     text = "开公司要多久" + "？" * 2500
     await run(ActionAnswer(), dispatcher, tracker_for(text, "startup_process"), domain)
     assert "2000" not in dispatcher.messages[0]["text"]
+
+
+async def test_that_about_a_type_the_general_answer_covers_names_the_type(database, dispatcher, domain, tracker_for):
+    entity = [{"entity": "entity_type", "value": "个体工商户", "start": 1, "end": 4}]
+    tracker = tracker_for(
+        "那个体户呢", "inform_entity_type", entities=entity,
+        slots={"last_answer_intent": "startup_process", "current_topic": "startup", "entity_type": "有限责任公司"},
+    )
+    await run(ActionAnswer(), dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["text"] == "对个体工商户来说："
+    assert "0.5" in texts(dispatcher)
+
+
+async def test_a_variant_chosen_from_earlier_in_the_conversation_is_named(database, dispatcher, domain, tracker_for):
+    tracker = tracker_for("简易注销要公示多少天", "simple_dereg_notice", slots={"entity_type": "个体工商户"})
+    await run(ActionAnswer(), dispatcher, tracker, domain)
+    assert "按您前面说的「个体工商户」回答" in dispatcher.messages[0]["text"]
+    assert "那公司呢" in dispatcher.messages[0]["text"]
