@@ -57,6 +57,7 @@ test: install db train ## set everything up and run all tests: data validation, 
 	scripts/ensure_browser.sh
 	$(PY) -m pytest
 	$(PY) scripts/materials_report.py
+	$(PY) -m scripts.realq_report --results results/realq.json
 	$(MAKE) --no-print-directory test-stories
 
 test-unit: install ## pytest only

@@ -1,0 +1,235 @@
+"""Real-question evaluation (tests/realq/*.yml): questions real people asked publicly, sent to a running bot.
+
+Each question goes to the bot's REST channel as a fresh sender. A reply that carries the knowledge source line
+(utter_source_line in bot/domain/answers.yml) is an ANSWER; anything else (clarification buttons, "not known",
+officer offer, out of scope) is DEFERRED. Grading:
+  expect: answer -> right   answered, every `must` group matched (any alternative), no `must_not` group matched
+                    deferred
+                    wrong     answered otherwise
+  expect: defer  -> right   deferred
+                    wrong     answered (a confident answer where the bot should have deferred)
+Matching compares after Traditional->Simplified, whitespace removed and case folded.
+
+Items with `split: dev` form the development set (thresholds may be tuned on it); all others are the held-out
+test set, reported separately.
+
+Usage:
+  python -m scripts.realq_report --url http://127.0.0.1:5005     # a running bot
+  python -m scripts.realq_report                                 # starts its own servers (needs models/)
+  python -m scripts.realq_report --results results/realq.json    # print a report written earlier
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import sys
+import tempfile
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+import opencc
+import yaml
+
+from scripts.stack import ROOT
+
+REALQ_DIR = ROOT / "tests" / "realq"
+RESULTS = ROOT / "results" / "realq.json"
+DOMAIN_ANSWERS = ROOT / "bot" / "domain" / "answers.yml"
+KINDS = ("in_scope", "neighbour", "out_of_scope")
+OUTCOMES = ("right", "deferred", "wrong")
+
+_t2s = opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", "", _t2s.convert(text)).casefold()
+
+
+def source_marker(domain_file: Path = DOMAIN_ANSWERS) -> str:
+    """The fixed text of utter_source_line before its first slot, e.g. "📖 来源："."""
+    responses = (yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}).get("responses", {})
+    text = responses["utter_source_line"][0]["text"]
+    marker = text.split("{", 1)[0].strip()
+    if not marker:
+        raise ValueError(f"utter_source_line in {domain_file} has no fixed text before its first slot")
+    return marker
+
+
+def load_items(directory: Path = REALQ_DIR) -> List[Dict[str, Any]]:
+    items: List[Dict[str, Any]] = []
+    for path in sorted(directory.glob("*.yml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            items.append({**item, "file": path.name})
+    return items
+
+
+def _groups(value: Any) -> List[List[str]]:
+    """`must`/`must_not` as a list of any-of lists (a bare string counts as a one-alternative group)."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [[value]]
+    return [[str(alt) for alt in group] if isinstance(group, list) else [str(group)] for group in value]
+
+
+def _matches(group: List[str], reply: str) -> bool:
+    return any(normalise(alt) in reply for alt in group)
+
+
+def grade(item: Dict[str, Any], reply: str, marker: str) -> Dict[str, Any]:
+    answered = normalise(marker) in normalise(reply)
+    flat = normalise(reply)
+    missing = [group for group in _groups(item.get("must")) if not _matches(group, flat)]
+    forbidden = [group for group in _groups(item.get("must_not")) if _matches(group, flat)]
+    if item.get("expect", "answer") == "defer":
+        outcome = "wrong" if answered else "right"
+    elif not answered:
+        outcome = "deferred"
+    else:
+        outcome = "right" if not missing and not forbidden else "wrong"
+    return {"outcome": outcome, "answered": answered, "missing": missing, "forbidden": forbidden}
+
+
+def ask(rasa_url: str, sender: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
+    body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+    request = urllib.request.Request(
+        f"{rasa_url.rstrip('/')}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def reply_text(messages: Iterable[Dict[str, Any]]) -> str:
+    return "\n".join(m.get("text", "") for m in messages if m.get("text"))
+
+
+def _summary(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def counts(subset: List[Dict[str, Any]]) -> Dict[str, Any]:
+        tally = Counter(row["outcome"] for row in subset)
+        total = len(subset)
+        return {
+            "total": total,
+            **{name: tally.get(name, 0) for name in (*OUTCOMES, "error")},
+            **{f"{name}_rate": (tally.get(name, 0) / total if total else 0.0) for name in OUTCOMES},
+        }
+
+    return {"overall": counts(rows), "by_kind": {kind: counts([r for r in rows if r["kind"] == kind]) for kind in KINDS}}
+
+
+def run(rasa_url: str, items: Optional[List[Dict[str, Any]]] = None, out: Optional[Path] = RESULTS) -> Dict[str, Any]:
+    """Ask every item, grade it, return {"heldout": summary, "dev": summary, "items": [...]} (and write ``out``)."""
+    items = load_items() if items is None else items
+    marker = source_marker()
+    rows: List[Dict[str, Any]] = []
+    for item in items:
+        row = {key: item.get(key) for key in ("id", "file", "question", "kind", "topic", "expect", "source_url")}
+        row["split"] = "dev" if item.get("split") == "dev" else "heldout"
+        try:
+            messages = ask(rasa_url, f"realq-{item.get('id')}-{uuid.uuid4().hex[:8]}", str(item["question"]))
+        except Exception as error:  # noqa: BLE001 - a failed request is reported, not fatal to the run
+            row.update(outcome="error", answered=False, reply=f"<error: {error}>", buttons=[])
+            rows.append(row)
+            continue
+        reply = reply_text(messages)
+        row["reply"] = reply
+        row["buttons"] = [b.get("title", "") for m in messages for b in m.get("buttons") or []]
+        row.update(grade(item, reply, marker))
+        rows.append(row)
+    report = {
+        "marker": marker,
+        "heldout": _summary([r for r in rows if r["split"] == "heldout"]),
+        "dev": _summary([r for r in rows if r["split"] == "dev"]),
+        "items": rows,
+    }
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return report
+
+
+def _line(label: str, counts: Dict[str, Any]) -> str:
+    total = counts["total"]
+    cells = "  ".join(f"{name} {counts[name]:3d} ({counts[f'{name}_rate']:6.1%})" for name in OUTCOMES)
+    error = f"  error {counts['error']}" if counts.get("error") else ""
+    return f"  {label:<13} n={total:3d}  {cells}{error}"
+
+
+def format_report(report: Dict[str, Any]) -> str:
+    lines: List[str] = []
+    for split, title in (("heldout", "held-out test set"), ("dev", "development set (split: dev)")):
+        summary = report[split]
+        lines.append(f"Real questions — {title}")
+        if not summary["overall"]["total"]:
+            lines.append("  (no items)")
+            continue
+        lines.append(_line("overall", summary["overall"]))
+        for kind in KINDS:
+            if summary["by_kind"][kind]["total"]:
+                lines.append(_line(kind, summary["by_kind"][kind]))
+        bad = [r for r in report["items"] if r["split"] == split and r["outcome"] in ("wrong", "error")]
+        if bad:
+            lines.append(f"  wrong ({len(bad)}):")
+        for row in bad:
+            reply = " ".join(row.get("reply", "").split())[:80]
+            why = ""
+            if row.get("expect") == "defer":
+                why = " [answered, should defer]"
+            elif row.get("missing") or row.get("forbidden"):
+                why = f" [missing {row.get('missing')}; forbidden {row.get('forbidden')}]"
+            lines.append(f"   - {row['id']} ({row['kind']}){why}\n       Q: {row['question'][:80]}\n       A: {reply}")
+    return "\n".join(lines)
+
+
+def _start_own_stack():
+    from scripts.stack import Stack, isolated_environment
+
+    def free_port() -> str:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return str(probe.getsockname()[1])
+
+    work = Path(tempfile.mkdtemp(prefix="realq-"))
+    env = isolated_environment(work, {"RASA_PORT": free_port(), "ACTION_PORT": free_port(), "WEB_PORT": free_port()})
+    stack = Stack(env, log_dir=work / "logs").start()
+    try:
+        stack.wait_ready(timeout=300)
+    except Exception:
+        stack.stop()
+        raise
+    return stack, f"http://127.0.0.1:{env['RASA_PORT']}"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get("REALQ_RASA_URL"), help="running Rasa (REALQ_RASA_URL)")
+    parser.add_argument("--results", type=Path, help="print this earlier results file instead of asking a bot")
+    args = parser.parse_args(argv)
+    if args.results:
+        if not args.results.exists():
+            print(f"Real questions: no {args.results} (written by tests/e2e/test_realq.py)")
+            return 0
+        print(format_report(json.loads(args.results.read_text(encoding="utf-8"))))
+        return 0
+    stack = None
+    url = args.url
+    if not url:
+        stack, url = _start_own_stack()
+    try:
+        report = run(url)
+    finally:
+        if stack is not None:
+            stack.stop()
+    print(format_report(report))
+    print(f"(written to {RESULTS.relative_to(ROOT)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
