@@ -1,7 +1,8 @@
 """Real-question evaluation (tests/realq/*.yml): questions real people asked publicly, sent to a running bot.
 
 Each question goes to the bot's REST channel as a fresh sender. A reply that carries the knowledge source line
-(utter_source_line in bot/domain/answers.yml) is an ANSWER; anything else (clarification buttons, "not known",
+(utter_source_line in bot/domain/answers.yml; also a materials checklist's footer or a self-check's source line,
+see ANSWER_RESPONSES) is an ANSWER; anything else (clarification buttons, "not known",
 officer offer, out of scope) is DEFERRED. Grading:
   expect: answer -> right   answered, every `must` group matched (any alternative), no `must_not` group matched
                     deferred
@@ -41,7 +42,7 @@ from scripts.stack import ROOT
 
 REALQ_DIR = ROOT / "tests" / "realq"
 RESULTS = ROOT / "results" / "realq.json"
-DOMAIN_ANSWERS = ROOT / "bot" / "domain" / "answers.yml"
+DOMAIN_DIR = ROOT / "bot" / "domain"
 KINDS = ("in_scope", "neighbour", "out_of_scope")
 OUTCOMES = ("right", "deferred", "wrong")
 
@@ -52,14 +53,25 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", "", _t2s.convert(text)).casefold()
 
 
-def source_marker(domain_file: Path = DOMAIN_ANSWERS) -> str:
-    """The fixed text of utter_source_line before its first slot, e.g. "📖 来源："."""
-    responses = (yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}).get("responses", {})
-    text = responses["utter_source_line"][0]["text"]
-    marker = text.split("{", 1)[0].strip()
-    if not marker:
-        raise ValueError(f"utter_source_line in {domain_file} has no fixed text before its first slot")
-    return marker
+# Responses whose fixed opening marks a sourced answer: a knowledge answer's source line (the main case), the
+# footer of a materials checklist and the source line of a self-check verdict.
+ANSWER_RESPONSES = (
+    ("answers.yml", "utter_source_line"),
+    ("materials.yml", "utter_materials_footer"),
+    ("materials.yml", "utter_check_source"),
+)
+
+
+def source_markers(domain_dir: Path = DOMAIN_DIR) -> List[str]:
+    """The fixed text of each ANSWER_RESPONSES response before its first slot, e.g. "📖 来源：" ."""
+    markers = []
+    for file_name, response in ANSWER_RESPONSES:
+        responses = (yaml.safe_load((domain_dir / file_name).read_text(encoding="utf-8")) or {}).get("responses", {})
+        marker = responses[response][0]["text"].split("{", 1)[0].strip()
+        if len(marker) < 3:
+            raise ValueError(f"{response} in {file_name} has no fixed text before its first slot")
+        markers.append(marker)
+    return markers
 
 
 def load_items(directory: Path = REALQ_DIR) -> List[Dict[str, Any]]:
@@ -83,9 +95,9 @@ def _matches(group: List[str], reply: str) -> bool:
     return any(normalise(alt) in reply for alt in group)
 
 
-def grade(item: Dict[str, Any], reply: str, marker: str) -> Dict[str, Any]:
-    answered = normalise(marker) in normalise(reply)
+def grade(item: Dict[str, Any], reply: str, markers: List[str]) -> Dict[str, Any]:
     flat = normalise(reply)
+    answered = any(normalise(marker) in flat for marker in markers)
     missing = [group for group in _groups(item.get("must")) if not _matches(group, flat)]
     forbidden = [group for group in _groups(item.get("must_not")) if _matches(group, flat)]
     if item.get("expect", "answer") == "defer":
@@ -126,7 +138,7 @@ def _summary(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
 def run(rasa_url: str, items: Optional[List[Dict[str, Any]]] = None, out: Optional[Path] = RESULTS) -> Dict[str, Any]:
     """Ask every item, grade it, return {"heldout": summary, "dev": summary, "items": [...]} (and write ``out``)."""
     items = load_items() if items is None else items
-    marker = source_marker()
+    markers = source_markers()
     rows: List[Dict[str, Any]] = []
     for item in items:
         row = {key: item.get(key) for key in ("id", "file", "question", "kind", "topic", "expect", "source_url")}
@@ -140,10 +152,10 @@ def run(rasa_url: str, items: Optional[List[Dict[str, Any]]] = None, out: Option
         reply = reply_text(messages)
         row["reply"] = reply
         row["buttons"] = [b.get("title", "") for m in messages for b in m.get("buttons") or []]
-        row.update(grade(item, reply, marker))
+        row.update(grade(item, reply, markers))
         rows.append(row)
     report = {
-        "marker": marker,
+        "markers": markers,
         "heldout": _summary([r for r in rows if r["split"] == "heldout"]),
         "dev": _summary([r for r in rows if r["split"] == "dev"]),
         "items": rows,
