@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
 	$(wildcard bot/nlu_components/*.py bot/nlu_components/lexicon/*) $(wildcard bot/jieba_dict/*)
 
-.PHONY: help install vocab db admin-password train run test test-unit test-stories lint bench kb-export clean webchat-vendor
+.PHONY: help install vocab db admin-password train run test test-unit test-stories lint bench kb-export clean webchat-vendor tracker-retention
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ lint: install ## ruff
 
 bench: install db train ## benchmark: latency p50/p95 (1 and 10 conversations), start-up, training, memory
 	$(PY) -m scripts.bench
+
+tracker-retention: install ## erase conversation events older than TRACKER_RETENTION_DAYS (30) from the tracker store
+	$(PY) -m scripts.trim_tracker
 
 kb-export: install ## write the database's knowledge back to knowledge/ for review in git
 	$(PY) -m actions.knowledge_base.export

@@ -1,4 +1,7 @@
-"""`make run`: start the Rasa server, the action server and the web app; Ctrl-C stops all of them."""
+"""`make run`: start the Rasa server, the action server and the web app; Ctrl-C stops all of them.
+
+The servers are supervised (scripts/stack.py): one that exits or freezes is started again, the others keep running.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ def console_sign_in(env) -> str:  # noqa: ANN001
 
 def main() -> int:
     env = stack_environment()
-    stack = Stack(env).start()
+    stack = Stack(env, supervise=True).start()
     stopping = False
 
     def _stop(_signum, _frame):  # noqa: ANN001
@@ -59,10 +62,6 @@ def main() -> int:
                     )
                 except TimeoutError:
                     pass
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"The {name} server stopped (exit code {process.returncode}); stopping the others.")
-                    return 1
             time.sleep(0.5)
     finally:
         print("\nStopping…", flush=True)

@@ -60,6 +60,11 @@ SUMMARY_CHARS = 200
 STATUS_CONFIDENCE = 0.6
 
 
+def user_channel(tracker: Tracker) -> str:
+    """The channel of the user's messages; with the sender id it names the user whose tickets these are."""
+    return tracker.get_latest_input_channel() or "rest"
+
+
 def _intent(tracker: Tracker) -> tuple[str, float]:
     intent = tracker.latest_message.get("intent") or {}
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
@@ -219,7 +224,7 @@ class ActionHandoffStart(Action):
         if reason not in REASONS:
             reason = REASON_USER_REQUEST
         with self.repository_scope() as tickets:
-            active = tickets.active_ticket_of(tracker.sender_id)
+            active = tickets.active_ticket_of(tracker.sender_id, user_channel(tracker))
             if active is not None:
                 # back to the ticket (also after 结束人工): the officer's waiting replies first, then the relay
                 tickets.come_back(active)
@@ -382,7 +387,7 @@ class ActionHandoffCancel(Action):
             dispatcher.utter_message(response="utter_handoff_cancelled")
             return [ActiveLoop(None), SlotSet(n.REQUESTED_SLOT, None), *_reset_form()]
         with self.repository_scope() as tickets:
-            ticket = tickets.active_ticket_of(tracker.sender_id)
+            ticket = tickets.active_ticket_of(tracker.sender_id, user_channel(tracker))
             if ticket is None:
                 dispatcher.utter_message(response="utter_handoff_nothing_to_end")
                 return [ActiveLoop(None), SlotSet(n.TICKET, None)]
@@ -480,9 +485,9 @@ class ValidateHandoffChatForm(FormValidationAction):
         channel = tracker.get_latest_input_channel() or "rest"
         done = {n.RELAY: None, n.REQUESTED_SLOT: None}
         with self.repository_scope() as tickets:
-            ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET)) or tickets.active_ticket_of(
-                tracker.sender_id
-            )
+            ticket = tickets.ticket_of(
+                tracker.sender_id, tracker.get_slot(n.TICKET), user_channel(tracker)
+            ) or tickets.active_ticket_of(tracker.sender_id, user_channel(tracker))
             if ticket is None:
                 return done
             if not ticket.is_active:
@@ -546,7 +551,7 @@ class ActionHandoffRelayEnd(Action):
     ) -> List[Dict[Text, Any]]:
         events = [SlotSet(n.TICKET, None), SlotSet(n.RELAY, None)]
         with self.repository_scope() as tickets:
-            ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET))
+            ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET), user_channel(tracker))
             if ticket is not None and ticket.is_active and ticket.user_left:
                 said = ended_response(tickets, ticket, original_user_text(tracker))
                 dispatcher.utter_message(text=response_text(domain, said, ticket=ticket.number))
@@ -587,7 +592,7 @@ class ActionTicketStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         with self.repository_scope() as tickets:
-            mine = tickets.tickets_of(tracker.sender_id, limit=5)
+            mine = tickets.tickets_of(tracker.sender_id, limit=5, channel=user_channel(tracker))
             if not mine:
                 dispatcher.utter_message(response="utter_ticket_status_none")
                 return []
@@ -616,7 +621,7 @@ class ActionHandoffRate(Action):
         if rating is None:
             rating = contact.parse_rating(original_user_text(tracker))
         with self.repository_scope() as tickets:
-            ticket = tickets.ticket_to_rate(tracker.sender_id)
+            ticket = tickets.ticket_to_rate(tracker.sender_id, user_channel(tracker))
             if ticket is None:
                 dispatcher.utter_message(response="utter_handoff_no_rating_due")
                 return []
@@ -644,7 +649,8 @@ class ActionSessionStart(Action):
         events: List[Dict[Text, Any]] = [SessionStarted()]
         try:
             with self.repository_scope() as tickets:
-                ticket = tickets.relayed_ticket_of(tracker.sender_id)  # not one the user left with 结束人工
+                # not one the user left with 结束人工
+                ticket = tickets.relayed_ticket_of(tracker.sender_id, user_channel(tracker))
                 number = ticket.number if ticket else None
         except Exception:  # noqa: BLE001 - a database problem must not stop the conversation from starting
             log.exception("could not look up open tickets at session start")

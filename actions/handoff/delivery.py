@@ -81,7 +81,7 @@ def replies_for_returning_user(sender_id: str, channel: str) -> List[str]:
     from actions.handoff.repository import ticket_repository
 
     with ticket_repository() as tickets:
-        ticket = tickets.left_ticket_of(sender_id)
+        ticket = tickets.left_ticket_of(sender_id, channel)
         if ticket is None:
             return []
         taken = tickets.take_undelivered(ticket, channel)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from actions.handoff.models import (
@@ -127,38 +127,46 @@ class TicketRepository:
         self.session.flush()
         return ticket, token
 
-    def active_ticket_of(self, sender_id: str) -> Optional[Ticket]:
+    @staticmethod
+    def _of(sender_id: str, channel: Optional[str]):  # noqa: ANN205 - a SQL condition
+        """Tickets of this user: a user is (channel, sender id); a REST client choosing the sender id of a WeChat
+        user or a web chat session must not see their tickets. ``channel=None`` (console, tests): any channel."""
+        if channel is None:
+            return Ticket.sender_id == sender_id
+        return and_(Ticket.sender_id == sender_id, Ticket.channel == channel)
+
+    def active_ticket_of(self, sender_id: str, channel: Optional[str] = None) -> Optional[Ticket]:
         """The sender's open or assigned ticket (there is at most one), whether or not they are chatting in it."""
         query = (
             select(Ticket)
-            .where(Ticket.sender_id == sender_id, Ticket.status.in_(ACTIVE_STATUSES))
+            .where(self._of(sender_id, channel), Ticket.status.in_(ACTIVE_STATUSES))
             .order_by(Ticket.id.desc())
         )
         return self.session.execute(query).scalars().first()
 
-    def relayed_ticket_of(self, sender_id: str) -> Optional[Ticket]:
+    def relayed_ticket_of(self, sender_id: str, channel: Optional[str] = None) -> Optional[Ticket]:
         """The sender's active ticket if they are chatting in it (not gone back to the bot with 结束人工)."""
-        ticket = self.active_ticket_of(sender_id)
+        ticket = self.active_ticket_of(sender_id, channel)
         return ticket if ticket is not None and not ticket.user_left else None
 
-    def left_ticket_of(self, sender_id: str) -> Optional[Ticket]:
+    def left_ticket_of(self, sender_id: str, channel: Optional[str] = None) -> Optional[Ticket]:
         """The sender's latest ticket they went back to the bot from (open, or closed since), if any."""
         query = (
             select(Ticket)
-            .where(Ticket.sender_id == sender_id, Ticket.user_left_at.is_not(None))
+            .where(self._of(sender_id, channel), Ticket.user_left_at.is_not(None))
             .order_by(Ticket.id.desc())
         )
         return self.session.execute(query).scalars().first()
 
-    def ticket_of(self, sender_id: str, number: Optional[str]) -> Optional[Ticket]:
+    def ticket_of(self, sender_id: str, number: Optional[str], channel: Optional[str] = None) -> Optional[Ticket]:
         """Ticket ``number`` if it belongs to ``sender_id``."""
         if not number:
             return None
-        query = select(Ticket).where(Ticket.sender_id == sender_id, Ticket.number == number)
+        query = select(Ticket).where(self._of(sender_id, channel), Ticket.number == number)
         return self.session.execute(query).scalars().first()
 
-    def tickets_of(self, sender_id: str, limit: int = 5) -> List[Ticket]:
-        query = select(Ticket).where(Ticket.sender_id == sender_id).order_by(Ticket.id.desc()).limit(limit)
+    def tickets_of(self, sender_id: str, limit: int = 5, channel: Optional[str] = None) -> List[Ticket]:
+        query = select(Ticket).where(self._of(sender_id, channel)).order_by(Ticket.id.desc()).limit(limit)
         return list(self.session.execute(query).scalars())
 
     def add_user_message(self, ticket: Ticket, text: str) -> TicketMessage:
@@ -273,12 +281,12 @@ class TicketRepository:
             return False
         return ticket.status == STATUS_RESOLVED or self.had_officer_reply(ticket)
 
-    def ticket_to_rate(self, sender_id: str) -> Optional[Ticket]:
+    def ticket_to_rate(self, sender_id: str, channel: Optional[str] = None) -> Optional[Ticket]:
         """The sender's latest ticket waiting for a satisfaction rating (closed in the last 7 days)."""
         query = (
             select(Ticket)
             .where(
-                Ticket.sender_id == sender_id,
+                self._of(sender_id, channel),
                 Ticket.status.in_(FINAL_STATUSES),
                 Ticket.rating.is_(None),
                 Ticket.closed_at >= now() - RATING_WINDOW,

@@ -1,4 +1,4 @@
-"""Rasa's socket.io channel (``socketio``) with two fixes, registered in credentials.yml in its place.
+"""Rasa's socket.io channel (``socketio``) with these fixes, registered in credentials.yml in its place.
 
 1. Custom messages: Rasa 3.6 emits ``json_message`` as keyword arguments of ``AsyncServer.emit``
    (``emit("bot_uttered", **json_message)``), so ``{"handoff": {...}}`` raises ``TypeError`` and the rest of the
@@ -6,19 +6,29 @@
    ``{"handoff": {"poll_token": …}}`` from it.
 2. ``enter_room`` is awaited when it is a coroutine (python-socketio >= 5.10, RasaHQ/rasa#13027), so session
    persistence keeps working if the python-socketio==5.9.0 pin is ever lifted.
+3. The session id (the sender id) is issued by the server: random, signed with ``CHAT_SESSION_SECRET``
+   (scripts/stack.py makes one per start if unset). ``session_request`` keeps a session id the server signed, and
+   issues a new one for anything else; ``user_uttered`` uses the session confirmed for that connection and ignores
+   the ``session_id`` the client sends, so nobody can talk as another user's session.
+4. Browsers connect only from ``CHAT_ALLOWED_ORIGINS`` (comma-separated; scripts/stack.py defaults it to the web
+   app's origins), checked at connect; clients that send no Origin (not a browser) are not affected.
+5. Messages go through bot/channels/guard.py: text cleaned and cut, throttled per session and per address, queued
+   per session (a burst is answered in order, never dropped with Rasa's ``LockError``), failures answered politely.
 
-Everything else (events, session_request/session_confirm, sender id = session id, metadata) is Rasa's.
+Everything else (event names, session_confirm, metadata) is Rasa's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 import json
 import logging
-import uuid
+import os
+import secrets
 from typing import Any, Awaitable, Callable, Dict
 
-import rasa.shared.utils.io
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
@@ -28,9 +38,47 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.guard import TurnGuard
 from bot.channels.handoff import with_officer_replies
 
 log = logging.getLogger(__name__)
+
+
+_SESSION_RANDOM_HEX = 32
+_SESSION_SIGNATURE_HEX = 16
+
+
+def session_secret() -> bytes:
+    configured = os.environ.get("CHAT_SESSION_SECRET", "").strip()
+    return configured.encode() if configured else _PROCESS_SECRET
+
+
+_PROCESS_SECRET = secrets.token_bytes(32)  # only when CHAT_SESSION_SECRET is unset: sessions end with the process
+
+
+def _signature(random_part: str) -> str:
+    return hmac.new(session_secret(), random_part.encode(), hashlib.sha256).hexdigest()[:_SESSION_SIGNATURE_HEX]
+
+
+def new_session_id() -> str:
+    """48 hex digits: 128 random bits and a signature, so only this server can make one."""
+    random_part = secrets.token_hex(_SESSION_RANDOM_HEX // 2)
+    return random_part + _signature(random_part)
+
+
+def is_issued_session_id(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != _SESSION_RANDOM_HEX + _SESSION_SIGNATURE_HEX:
+        return False
+    random_part, signature = value[:_SESSION_RANDOM_HEX], value[_SESSION_RANDOM_HEX:]
+    return all(c in "0123456789abcdef" for c in value) and hmac.compare_digest(signature, _signature(random_part))
+
+
+def allowed_origins() -> list[str]:
+    return [o.strip().rstrip("/") for o in os.environ.get("CHAT_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+
+
+def _peer_address(environ: Dict) -> str:
+    return str(environ.get("REMOTE_ADDR") or "")
 
 
 class SocketIOOutput(RasaSocketIOOutput):
@@ -57,22 +105,35 @@ class SocketIOInput(RasaSocketIOInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        guard = TurnGuard(self.name())
+        origins = allowed_origins()
+        sessions: Dict[str, str] = {}  # socket.io connection -> the session it was confirmed
+        addresses: Dict[str, str] = {}
+
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: Dict, auth: Dict | None) -> bool:
+            origin = str(environ.get("HTTP_ORIGIN") or "").rstrip("/")
+            if origin and origins and origin not in origins:
+                log.info("socket.io connection refused: origin %r is not in CHAT_ALLOWED_ORIGINS", origin[:100])
+                return False
+            addresses[sid] = _peer_address(environ)
             if not self.jwt_key:
                 return True
-            token = auth.get("token") if auth else None
+            token = auth.get("token") if isinstance(auth, dict) else None
             return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
 
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: str) -> None:
+            sessions.pop(sid, None)
+            addresses.pop(sid, None)
             log.debug("socket.io client %s disconnected", sid)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Dict | None) -> None:
-            data = data if isinstance(data, dict) else {}
-            if not data.get("session_id"):
-                data["session_id"] = uuid.uuid4().hex
+            data = dict(data) if isinstance(data, dict) else {}
+            if not is_issued_session_id(data.get("session_id")):
+                data["session_id"] = new_session_id()  # a new visitor, or an id this server never issued
+            sessions[sid] = data["session_id"]
             if self.session_persistence:
                 joined = sio.enter_room(sid, data["session_id"], namespace=self.namespace)
                 if inspect.isawaitable(joined):
@@ -81,25 +142,26 @@ class SocketIOInput(RasaSocketIOInput):
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Dict) -> None:
-            if not isinstance(data, dict):
-                return
+            data = data if isinstance(data, dict) else {}
             output_channel = SocketIOOutput(sio, self.bot_message_evt)
             if self.session_persistence:
-                if not data.get("session_id"):
-                    rasa.shared.utils.io.raise_warning(
-                        "A message without a session_id was received and ignored; "
-                        "send session_request first (session_persistence is on)."
-                    )
+                sender_id = sessions.get(sid)
+                if sender_id is None:  # no session_request on this connection: tell it, never drop silently
+                    await sio.emit(self.bot_message_evt, {"text": guard.text("bad_sender")}, room=sid,
+                                   namespace=self.namespace)
                     return
-                sender_id = data["session_id"]
             else:
                 sender_id = sid
             metadata = data.get(self.metadata_key, {})
             if isinstance(metadata, str):
-                metadata = json.loads(metadata)
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
             message = UserMessage(
-                data.get("message", ""), output_channel, sender_id, input_channel=self.name(), metadata=metadata
+                data.get("message", ""), output_channel, sender_id, input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else None,
             )
-            await on_new_message(message)
+            await guard.handle(message, on_new_message, address=addresses.get(sid))
 
         return socketio_webhook

@@ -51,6 +51,7 @@ from wechatpy.messages import BaseMessage, TextMessage, VoiceMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.channels.guard import TurnGuard
 from bot.channels.handoff import with_officer_replies
 from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
 
@@ -281,6 +282,7 @@ class WeChatInput(InputChannel):
         self.buttons = ButtonMemory(self.settings.buttons_ttl, self.settings.buttons_cache_size)
         self._turns = _TTLCache(self.settings.retry_ttl, self.settings.retry_cache_size)
         self._background: Set[asyncio.Task] = set()
+        self.guard = TurnGuard(self.name())  # openid checked, text cleaned, throttled, failures answered (guard.py)
         self.crypto: WeChatCrypto | None = None
         self._announce()
 
@@ -453,11 +455,12 @@ class WeChatInput(InputChannel):
         self, openid: str, text: str, message: BaseMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> List[str]:
         collector = CollectingOutputChannel()
-        await on_new_message(
+        await self.guard.handle(
             UserMessage(
                 text, collector, openid, input_channel=self.name(),
                 metadata={"wechat": {"msg_type": message.type, "msg_id": message.id}},
-            )
+            ),
+            on_new_message,
         )
         reply, choices = render_messages(collector.messages)
         self.buttons.remember(openid, choices)

@@ -41,6 +41,11 @@ E2E_WECHAT_ENV = {
 }
 
 
+# Every test talks from 127.0.0.1, so the per-address limit is off here (tests/unit/test_channel_guard.py checks
+# it); the per-sender limit is the default's order, so tests/e2e/test_security_e2e.py can reach it.
+E2E_LIMITS = {"THROTTLE_ADDRESS_PER_MINUTE": "0", "THROTTLE_SENDER_PER_MINUTE": "30", "ACTION_TIMEOUT": "5"}
+
+
 @dataclass
 class RunningBot:
     stack: Stack
@@ -78,9 +83,11 @@ def running_bot(tmp_path_factory: pytest.TempPathFactory):
     env = isolated_environment(
         work,
         ports,
-        {"CONSOLE_ADMIN_USER": "admin", "CONSOLE_ADMIN_PASSWORD": "e2e-admin-password-123", **E2E_WECHAT_ENV},
+        {"CONSOLE_ADMIN_USER": "admin", "CONSOLE_ADMIN_PASSWORD": "e2e-admin-password-123", **E2E_WECHAT_ENV,
+         **E2E_LIMITS},
     )
-    stack = Stack(env, log_dir=work / "logs").start()
+    # supervised as in `make run`: the fault tests kill and freeze servers and wait for them to come back
+    stack = Stack(env, log_dir=work / "logs", supervise=True).start()
     try:
         seconds = stack.wait_ready(timeout=240)
     except Exception:

@@ -234,3 +234,17 @@ def test_a_database_from_before_a_new_column_gets_it(tmp_path):
     assert "user_left_at" in {c["name"] for c in inspect(engine).get_columns("handoff_tickets")}
     create_schema(engine)  # nothing left to add
     engine.dispose()
+
+
+def test_a_user_is_a_channel_and_a_sender_id(database):
+    """REST spoofing: a REST client naming a WeChat user's openid as its sender sees none of their tickets."""
+    ticket_id, number, _ = open_ticket("oWeChatUser0001", channel="wechat")
+    with ticket_repository() as tickets:
+        assert tickets.active_ticket_of("oWeChatUser0001", "wechat").id == ticket_id
+        assert tickets.active_ticket_of("oWeChatUser0001", "rest") is None
+        assert tickets.ticket_of("oWeChatUser0001", number, "rest") is None
+        assert tickets.tickets_of("oWeChatUser0001", channel="rest") == []
+        assert tickets.relayed_ticket_of("oWeChatUser0001", "rest") is None
+        tickets.leave(tickets.ticket(ticket_id))
+        assert tickets.left_ticket_of("oWeChatUser0001", "rest") is None
+        assert tickets.left_ticket_of("oWeChatUser0001", "wechat").id == ticket_id

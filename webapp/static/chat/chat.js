@@ -272,7 +272,12 @@
     setStatus("online", "在线");
     socket.emit("session_request", { session_id: state.sessionId });
   });
-  socket.on("session_confirm", function () {
+  socket.on("session_confirm", function (sessionId) {
+    // the server issues the session id: it keeps ours if it issued it, else this is a new conversation
+    if (typeof sessionId === "string" && /^[0-9a-f]{16,64}$/.test(sessionId) && sessionId !== state.sessionId) {
+      state.sessionId = sessionId;
+      saveState();
+    }
     if (!state.messages.length) send(WELCOME_PAYLOAD, null);
   });
   socket.on("bot_uttered", fromBot);

@@ -1,0 +1,237 @@
+"""What every input channel does before and after a message reaches the bot (REST, socket.io, WeChat).
+
+Before:
+- the sender id is checked (``valid_sender``): a string of 1–128 characters, no control characters, no lone
+  surrogates. A lone surrogate cannot be encoded for the SQL tracker store; Rasa turned that ``UnicodeEncodeError``
+  (a ``ValueError``) into ``sys.exit`` (``SQLTrackerStore.session_scope``), stopping the server for everyone.
+- the text is cleaned (``clean_text``): lone surrogates and control characters removed, cut at
+  ``CHANNEL_MAX_TEXT_CHARS`` characters (4000 by default: the bot reads the first 2000 and says so for longer ones).
+- throttling: at most ``THROTTLE_SENDER_PER_MINUTE`` messages per sender and ``THROTTLE_ADDRESS_PER_MINUTE`` per
+  client address in any 60 seconds; more get a polite reply and never reach the bot or the tracker store.
+- one conversation's messages are queued and handled one at a time, in order (so Rasa's lock store never refuses
+  one with ``LockError``); more than ``CHANNEL_MAX_PENDING`` waiting get a polite "please wait" instead.
+
+After: a turn that failed, took longer than ``CHANNEL_TURN_TIMEOUT`` seconds or produced no message is answered
+with a short polite message (稍后再试 / 转人工). Custom actions time out after ``ACTION_TIMEOUT`` seconds (Rasa's
+own timeout is a hard-coded 300 s: ``rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT``, set here at start).
+
+The polite texts live in bot/channels/messages.yml. Nothing here logs a message's text or a full sender id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import unicodedata
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Deque, Dict, Optional
+
+import yaml
+from rasa.core.channels.channel import UserMessage
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+MESSAGES_FILE = Path(__file__).with_name("messages.yml")
+MAX_SENDER_CHARS = 128
+_KEPT_TEXT_CONTROLS = {"\n", "\t"}
+_SEND_METHODS = (
+    "send_response", "send_text_message", "send_text_with_buttons", "send_quick_replies", "send_image_url",
+    "send_attachment", "send_elements", "send_custom_json",
+)
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        log.warning("%s=%r is not a number; using %s", name, raw, default)
+        return default
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    max_text_chars: int = 4000
+    sender_per_minute: int = 20
+    address_per_minute: int = 60
+    max_pending: int = 5
+    turn_timeout: float = 12.0
+    action_timeout: float = 8.0
+
+    @classmethod
+    def from_env(cls) -> GuardSettings:
+        return cls(
+            max_text_chars=int(_env_number("CHANNEL_MAX_TEXT_CHARS", cls.max_text_chars)),
+            sender_per_minute=int(_env_number("THROTTLE_SENDER_PER_MINUTE", cls.sender_per_minute)),
+            address_per_minute=int(_env_number("THROTTLE_ADDRESS_PER_MINUTE", cls.address_per_minute)),
+            max_pending=int(_env_number("CHANNEL_MAX_PENDING", cls.max_pending)),
+            turn_timeout=_env_number("CHANNEL_TURN_TIMEOUT", cls.turn_timeout),
+            action_timeout=_env_number("ACTION_TIMEOUT", cls.action_timeout),
+        )
+
+
+@lru_cache(maxsize=1)
+def channel_messages() -> Dict[str, str]:
+    with MESSAGES_FILE.open(encoding="utf-8") as file:
+        return {str(k): str(v) for k, v in (yaml.safe_load(file) or {}).items()}
+
+
+def _bad_char(char: str) -> bool:
+    code = ord(char)
+    return 0xD800 <= code <= 0xDFFF or unicodedata.category(char) == "Cc"
+
+
+def valid_sender(sender: Any) -> bool:
+    """A sender id the tracker store can keep: 1–128 characters, no control characters, no lone surrogates."""
+    return (
+        isinstance(sender, str)
+        and 0 < len(sender) <= MAX_SENDER_CHARS
+        and sender.strip() == sender
+        and not any(_bad_char(c) for c in sender)
+    )
+
+
+def clean_text(text: Any, max_chars: int) -> str:
+    """The message text without lone surrogates and control characters (newlines and tabs kept), cut at max_chars."""
+    if not isinstance(text, str):
+        return ""
+    text = text[: max_chars * 2]  # nothing beyond this is looked at
+    if any(_bad_char(c) and c not in _KEPT_TEXT_CONTROLS for c in text):
+        text = "".join(c for c in text if c in _KEPT_TEXT_CONTROLS or not _bad_char(c))
+    return text[:max_chars]
+
+
+class RateLimiter:
+    """At most ``limit`` events per key in any ``window`` seconds; remembers at most ``max_keys`` keys (LRU)."""
+
+    def __init__(self, limit: int, window: float = 60.0, max_keys: int = 20000) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._seen: OrderedDict[str, Deque[float]] = OrderedDict()
+
+    def allow(self, key: str, now: Optional[float] = None) -> bool:
+        if self.limit <= 0:
+            return True
+        now = time.monotonic() if now is None else now
+        times = self._seen.pop(key, None) or deque()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        allowed = len(times) < self.limit
+        if allowed:
+            times.append(now)
+        self._seen[key] = times
+        while len(self._seen) > self.max_keys:
+            self._seen.popitem(last=False)
+        return allowed
+
+
+def set_action_timeout(seconds: float) -> None:
+    """Rasa waits 300 s for the action server (hard-coded); a user should wait a few seconds at most."""
+    import rasa.core.actions.action as rasa_action
+
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
+
+
+def _mask(sender: Any) -> str:
+    return f"{str(sender)[:6]!r}…" if sender else "?"
+
+
+class TurnGuard:
+    """Checks, throttles, queues and watches the turns of one input channel (see the module docstring)."""
+
+    def __init__(self, channel: str, settings: Optional[GuardSettings] = None) -> None:
+        self.channel = channel
+        self.settings = settings or GuardSettings.from_env()
+        self.by_sender = RateLimiter(self.settings.sender_per_minute)
+        self.by_address = RateLimiter(self.settings.address_per_minute)
+        self._locks: Dict[str, asyncio.Lock] = {}
+        self._pending: Dict[str, int] = {}
+        set_action_timeout(self.settings.action_timeout)
+
+    def text(self, key: str) -> str:
+        return channel_messages()[key]
+
+    def clean_text(self, text: Any) -> str:
+        return clean_text(text, self.settings.max_text_chars)
+
+    def refusal(self, sender: Any, address: Optional[str] = None) -> Optional[str]:
+        """The key of the polite text refusing this message now (bad sender, throttled, queue full), or None."""
+        if not valid_sender(sender):
+            log.info("%s message refused: unusable sender id", self.channel)
+            return "bad_sender"
+        if address and not self.by_address.allow(address):
+            log.info("%s message refused: address over %d/min", self.channel, self.settings.address_per_minute)
+            return "too_fast"
+        if not self.by_sender.allow(sender):
+            log.info("%s message from %s refused: over %d/min", self.channel, _mask(sender),
+                     self.settings.sender_per_minute)
+            return "too_fast"
+        if self._pending.get(sender, 0) >= self.settings.max_pending:
+            log.info("%s message from %s refused: %d still waiting", self.channel, _mask(sender),
+                     self.settings.max_pending)
+            return "busy"
+        return None
+
+    async def say(self, message: UserMessage, key: str) -> None:
+        if message.output_channel is None:
+            return
+        try:
+            await message.output_channel.send_text_message(message.sender_id, self.text(key))
+        except Exception as exc:  # noqa: BLE001 - the client is gone; nothing more to tell it
+            log.warning("%s: polite %r reply not sent: %s", self.channel, key, type(exc).__name__)
+
+    async def handle(self, message: UserMessage, on_new_message: Handler, address: Optional[str] = None) -> None:
+        """Run one turn: refuse politely, or queue it behind the sender's earlier turns and watch it."""
+        message.text = self.clean_text(message.text)
+        refused = self.refusal(message.sender_id, address)
+        if refused:
+            await self.say(message, refused)
+            return
+        sender = message.sender_id
+        self._pending[sender] = self._pending.get(sender, 0) + 1
+        lock = self._locks.setdefault(sender, asyncio.Lock())
+        try:
+            async with lock:
+                await self._watched(message, on_new_message)
+        finally:
+            self._pending[sender] -= 1
+            if not self._pending[sender]:
+                del self._pending[sender]
+                self._locks.pop(sender, None)
+
+    async def _watched(self, message: UserMessage, on_new_message: Handler) -> None:
+        sent = 0
+        output = message.output_channel
+        patched = []
+        if output is not None:  # count what reaches the user: any send_* of this turn's output channel
+            for name in _SEND_METHODS:
+                original = getattr(output, name, None)
+                if original is None:
+                    continue
+
+                async def counting(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                    nonlocal sent
+                    sent += 1
+                    return await _original(*args, **kwargs)
+
+                setattr(output, name, counting)
+                patched.append(name)
+        failed = None
+        try:
+            await asyncio.wait_for(on_new_message(message), timeout=self.settings.turn_timeout)
+        except asyncio.TimeoutError:
+            failed = f"no answer within {self.settings.turn_timeout:.0f} s"
+        except Exception as exc:  # noqa: BLE001 - answered politely below; the text and ids stay out of the log
+            failed = type(exc).__name__
+        finally:
+            for name in patched:
+                delattr(output, name)  # the class's method again
+        if failed or not sent:
+            log.warning("%s turn of %s gave no reply (%s): answered that the service is unavailable",
+                        self.channel, _mask(message.sender_id), failed or "the bot said nothing")
+            await self.say(message, "unavailable")

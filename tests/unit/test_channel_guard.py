@@ -1,0 +1,142 @@
+"""The input channels' guard (bot/channels/guard.py): sender ids the tracker store can keep, cleaned text, throttling,
+per-sender queueing and a polite answer when the bot fails or says nothing. Rasa's message handler is stood in for
+by coroutines; the channels' HTTP side runs in tests/e2e/test_security_e2e.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from bot.channels.guard import GuardSettings, RateLimiter, TurnGuard, channel_messages, clean_text, valid_sender
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["a\ud800b", "\udfff", "", " x", "x\n", "a\x00b", "a\x1bb", "x" * 129, None, 12, ["a"], {"a": 1}],
+)
+def test_unusable_sender_ids_are_refused(sender):
+    assert not valid_sender(sender)
+
+
+@pytest.mark.parametrize("sender", ["user-1", "oTestUser0000000000000000001", "张三", "x" * 128, "a b"])
+def test_ordinary_sender_ids_pass(sender):
+    assert valid_sender(sender)
+
+
+def test_lone_surrogate_sender_cannot_be_encoded_but_is_caught_first():
+    with pytest.raises(UnicodeEncodeError):  # what stopped Rasa (SQLTrackerStore turned it into sys.exit)
+        "a\ud800b".encode("utf-8")
+    assert not valid_sender("a\ud800b")
+
+
+def test_text_loses_lone_surrogates_and_control_characters_and_is_cut():
+    assert clean_text("hi\ud800 there\x00\x07", 100) == "hi there"
+    assert clean_text("第一行\n第二行\t", 100) == "第一行\n第二行\t"
+    assert clean_text("字" * 50_000_000, 4000) == "字" * 4000
+    assert clean_text(None, 10) == "" and clean_text({"a": 1}, 10) == ""
+    clean_text("a\ud800" * 100, 1000).encode("utf-8")  # never raises
+
+
+def test_rate_limiter_counts_a_sliding_window():
+    limiter = RateLimiter(limit=3, window=60)
+    assert [limiter.allow("a", now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
+    assert limiter.allow("b", now=3)  # per key
+    assert limiter.allow("a", now=61) and limiter.allow("a", now=61.5)  # 0 and 1 left the window
+    assert not limiter.allow("a", now=61.7)  # 2, 61, 61.5
+
+
+def test_rate_limiter_forgets_the_oldest_keys():
+    limiter = RateLimiter(limit=1, window=60, max_keys=100)
+    for i in range(1000):
+        limiter.allow(f"k{i}", now=0)
+    assert len(limiter._seen) == 100
+
+
+def test_polite_texts_come_from_yaml():
+    texts = channel_messages()
+    assert {"bad_sender", "too_fast", "busy", "unavailable"} <= set(texts)
+    assert "稍后再试" in texts["unavailable"] and "转人工" in texts["unavailable"]
+
+
+def guard(**settings) -> TurnGuard:
+    return TurnGuard("rest", GuardSettings(**settings))
+
+
+async def run(g: TurnGuard, handler, sender: str = "user-1", text: str = "你好", address: str | None = None):
+    output = CollectingOutputChannel()
+    await g.handle(UserMessage(text, output, sender, input_channel="rest"), handler, address=address)
+    return [m.get("text") for m in output.messages]
+
+
+async def answers(message: UserMessage) -> None:
+    await message.output_channel.send_response(message.sender_id, {"text": f"收到：{message.text}"})
+
+
+async def test_a_failing_turn_is_answered_politely():
+    async def fails(message: UserMessage) -> None:
+        raise RuntimeError("database is locked")
+
+    assert await run(guard(), fails) == [channel_messages()["unavailable"]]
+
+
+async def test_a_silent_turn_is_answered_politely():
+    async def silent(message: UserMessage) -> None:
+        return None
+
+    assert await run(guard(), silent) == [channel_messages()["unavailable"]]
+
+
+async def test_a_frozen_turn_is_answered_after_the_timeout():
+    async def frozen(message: UserMessage) -> None:
+        await asyncio.sleep(60)
+
+    started = asyncio.get_running_loop().time()
+    assert await run(guard(turn_timeout=0.3), frozen) == [channel_messages()["unavailable"]]
+    assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_an_answered_turn_is_left_alone_and_the_text_is_cleaned():
+    assert await run(guard(max_text_chars=5), answers, text="开公司\ud800要多久啊") == ["收到：开公司要多"]
+
+
+async def test_a_bad_sender_never_reaches_the_bot():
+    reached = []
+
+    async def bot(message: UserMessage) -> None:
+        reached.append(message)
+
+    assert await run(guard(), bot, sender="a\ud800b") == [channel_messages()["bad_sender"]]
+    assert reached == []
+
+
+async def test_one_sender_is_throttled_with_a_polite_reply():
+    g = guard(sender_per_minute=3)
+    replies = [await run(g, answers, text=str(i)) for i in range(5)]
+    assert replies[:3] == [["收到：0"], ["收到：1"], ["收到：2"]]
+    assert replies[3:] == [[channel_messages()["too_fast"]]] * 2
+    assert await run(g, answers, sender="user-2") == ["收到：你好"]  # others are not affected
+
+
+async def test_one_address_is_throttled_across_senders():
+    g = guard(address_per_minute=2)
+    replies = [await run(g, answers, sender=f"s{i}", address="203.0.113.9") for i in range(3)]
+    assert replies[2] == [channel_messages()["too_fast"]]
+    assert await run(g, answers, sender="s9", address="198.51.100.1") == ["收到：你好"]
+
+
+async def test_a_burst_of_one_sender_is_queued_in_order_or_told_to_wait():
+    order = []
+
+    async def slow(message: UserMessage) -> None:
+        order.append(message.text)
+        await asyncio.sleep(0.01)
+        await answers(message)
+
+    g = guard(sender_per_minute=1000, max_pending=10)
+    results = await asyncio.gather(*(run(g, slow, text=str(i)) for i in range(50)))
+    assert all(len(r) == 1 for r in results)  # every message got an answer
+    answered = [r[0] for r in results if r[0].startswith("收到")]
+    assert len(answered) == 10 and order == [str(i) for i in range(10)]
+    assert [r[0] for r in results[10:]] == [channel_messages()["busy"]] * 40
