@@ -55,6 +55,7 @@ test: install db train ## set everything up and run all tests: data validation, 
 	$(RASA) data validate --domain bot/domain --data data --config config.yml
 	$(PY) scripts/build_vocab.py --check
 	scripts/ensure_browser.sh
+	scripts/ensure_services.sh
 	$(PY) -m pytest
 	$(PY) scripts/materials_report.py
 	$(PY) -m scripts.realq_report --results results/realq.json

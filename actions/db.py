@@ -2,6 +2,7 @@
 
 One engine and one ``sessionmaker`` per process, made on first use (never at import). Callers open one short
 ``with session_scope() as session:`` per action run or request; the repositories take that session as an argument.
+Engines hide SQL parameters in their errors and logs (``hide_parameters``): they hold names, phones and messages.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def _make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, future=True, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
@@ -39,7 +42,7 @@ def _make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 def configure(url: Optional[str] = None) -> sessionmaker:

@@ -8,9 +8,10 @@ from typing import List
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from actions.settings import PROJECT_ROOT
 
@@ -19,6 +20,15 @@ log = logging.getLogger(__name__)
 # "module" whose routes() are mounted; parts that are not there yet are skipped
 PARTS = ["webapp.chat.routes", "webapp.console.routes"]
 STATIC_DIR = PROJECT_ROOT / "webapp" / "static"
+
+
+class Static(StaticFiles):
+    """Static files with ``X-Content-Type-Options: nosniff``, so a browser never runs a file as another type."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -34,7 +44,7 @@ async def server_error(_request: Request, _exc: Exception) -> PlainTextResponse:
 
 
 def create_app() -> Starlette:
-    routes: List[BaseRoute] = [Route("/healthz", healthz), Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")]
+    routes: List[BaseRoute] = [Route("/healthz", healthz), Mount("/static", Static(directory=STATIC_DIR), name="static")]
     for name in PARTS:
         try:
             module = importlib.import_module(name)

@@ -1,8 +1,9 @@
 """Who is calling the console's JSON API: HTTP Basic with a console account, or a personal API token.
 
-- Basic: the account's argon2 password, throttled like the sign-in form (the same failure counts per account
-  name and address, ``AccountRepository.is_throttled``); failures are recorded and audited, successes are not
+- Basic: the account's argon2 password, throttled like the sign-in form (the same counters, counted before the
+  password is checked: actions/handoff/throttle.py); failures are recorded and audited, successes are not
   (an automation calling every few seconds would flood the log).
+- Refused tokens and throttled attempts are audited at most once a minute per address, with the count.
 - Token: ``Authorization: Bearer hzk_…``. Tokens are random (256 bits), shown once when created, stored as a
   SHA-256 hash; each acts with its account's role, and stops with the account or when revoked.
 """
@@ -37,8 +38,7 @@ def _actor(officer: Officer, ip: str) -> Actor:
 
 def check_basic(accounts: AccountRepository, username: str, password: str, ip: str) -> Authentication:
     name = (username or "").strip().lower()[:80]
-    if accounts.is_throttled(name, ip):
-        accounts._audit(None, name or "-", "login_throttled", ip, "API")
+    if not accounts.reserve_attempt(name, ip, via="API").allowed:
         return Authentication(None, throttled=True)
     officer = accounts.by_username(name) if name else None
     if officer is None:
@@ -46,6 +46,8 @@ def check_basic(accounts: AccountRepository, username: str, password: str, ip: s
         ok = False
     else:
         ok = officer.active and accounts.check_password(officer, password)
+    if ok:
+        accounts.throttle.succeeded(name, ip)
     if not ok:
         accounts.session.add(LoginAttempt(username=name or "-", ip=ip, success=False, at=now()))
         accounts._audit(officer, name or "-", "api_auth_failed", ip, "API（HTTP Basic）")
@@ -58,7 +60,9 @@ def check_token(accounts: AccountRepository, token: str, ip: str) -> Authenticat
         return Authentication(None)
     row = accounts.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).scalars().first()
     if row is None or row.revoked_at is not None or not row.officer.active:
-        accounts._audit(row.officer if row else None, row.officer.username if row else "-", "api_auth_failed", ip, "API（令牌）")
+        accounts.audit_aggregated(
+            row.officer if row else None, row.officer.username if row else "-", "api_auth_failed", ip, "API（令牌）"
+        )
         return Authentication(None)
     moment = now()
     if row.last_used_at is None or (moment - row.last_used_at).total_seconds() > 60:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -31,6 +32,8 @@ from actions.curation.validation import LABELS, STATUS_LABELS, clean_text
 from actions.knowledge_base.models import KnowledgeEntry, Topic
 
 MAX_BYTES = 5 * 1024 * 1024
+# an .xlsx is a zip: the sum of its members' unpacked sizes (far above a normal export of 2,000 rows)
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 2000
 MAX_COLUMNS = 40
 
@@ -247,13 +250,31 @@ def _unescape(value: Any) -> Any:
     return value
 
 
+def _unreadable(exc: BaseException) -> ImportRefused:
+    return ImportRefused([RowProblem(0, "", f"无法读取 .xlsx 文件（{type(exc).__name__}），请用 Excel 或 WPS 另存后再试")])
+
+
+def _check_unpacked_size(content: bytes) -> None:
+    """Refuse a package whose members would unpack to more than MAX_UNPACKED_BYTES, from the zip directory alone
+    (zipfile never inflates a member past the size its directory declares, so the check cannot be lied to)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            unpacked = sum(item.file_size for item in package.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _unreadable(exc) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        limit = MAX_UNPACKED_BYTES // (1024 * 1024)
+        raise ImportRefused([RowProblem(0, "", f"文件解压后太大（最多 {limit} MB），请删除过长的内容后再导入")])
+
+
 def _xlsx_rows(content: bytes) -> List[List[Any]]:
     from openpyxl import load_workbook
 
+    _check_unpacked_size(content)
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file, not our bug
-        raise ImportRefused([RowProblem(0, "", f"无法读取 .xlsx 文件（{type(exc).__name__}），请用 Excel 或 WPS 另存后再试")]) from exc
+        raise _unreadable(exc) from exc
     try:
         sheet = book.worksheets[0]
         table = []
@@ -264,6 +285,8 @@ def _xlsx_rows(content: bytes) -> List[List[Any]]:
         while table and not any(v not in (None, "") for v in table[-1]):
             table.pop()
         return table
+    except Exception as exc:  # noqa: BLE001 - read-only sheets are parsed while iterating: broken XML shows here
+        raise _unreadable(exc) from exc
     finally:
         book.close()
 

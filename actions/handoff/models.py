@@ -232,3 +232,19 @@ class AuditEntry(Base):
 
     def __repr__(self) -> str:
         return f"AuditEntry({self.at!r}, {self.username!r}, {self.action!r}, ticket={self.ticket_id!r})"
+
+
+class ThrottleCounter(Base):
+    """One counter of the login throttle (actions/handoff/throttle.py): failures of an account name from one
+    address, of one address, or of one account name from anywhere. Updated under a row lock, so parallel attempts
+    are counted one after another."""
+
+    __tablename__ = "console_throttle"
+
+    key = Column(String(220), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    window_start = Column(DateTime, nullable=False)
+    locked_until = Column(DateTime)
+
+    def __repr__(self) -> str:
+        return f"ThrottleCounter({self.key!r}, failures={self.failures!r})"

@@ -17,12 +17,13 @@ What WeChat gets:
 - All bot messages of a turn are joined into one text; buttons become a numbered list, and a later answer of just
   that number sends the button's payload. Text over WeChat's 2,048-byte limit is split: the first part is the
   passive reply, the rest follow as customer-service messages.
-- WeChat retries a message it got no answer for (same MsgId, or same sender + CreateTime for events): a retry is
-  not processed again and gets the same reply.
+- WeChat retries a message it got no answer for (same sender + MsgId, or same sender + CreateTime for events): a
+  retry is not processed again and gets the same reply. Another sender's message with the same MsgId is a new one.
+- Replays are refused (403): a ``timestamp`` more than ``timestamp_window`` (300 s) from now, and a signed URL
+  (timestamp + nonce) used again with another body or openid. The same URL with the same body is a retry.
 
-Limitation: the retry cache and the remembered buttons live in this process's memory (bounded, with a TTL). With
-several Rasa processes behind a load balancer, a retry reaching another process is processed a second time and
-numbers answered there are not understood; a shared store (Redis) would be needed then.
+The nonces, the retry cache and the remembered buttons live in a store (bot/channels/wechat_store.py): this
+process's memory by default, Redis when REDIS_URL is set (several Rasa processes behind a load balancer).
 
 Never logged: the token, the AES key, the app secret, access tokens (and full openids: only a short prefix).
 """
@@ -30,12 +31,12 @@ Never logged: the token, the AES key, the app secret, access tokens (and full op
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
 import time
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Set, Tuple
 
@@ -54,6 +55,7 @@ from wechatpy.utils import check_signature
 from bot.channels.guard import TurnGuard
 from bot.channels.handoff import with_officer_replies
 from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
+from bot.channels.wechat_store import Buttons, TTLCache, WeChatStore, make_store
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,9 @@ class WeChatSettings:
     reply_timeout: float = 4.0
     max_body_bytes: int = 64 * 1024
     retry_ttl: float = 300.0
+    # a signed URL older or newer than this is refused (WeChat signs each callback just before sending it)
+    timestamp_window: float = 300.0
+    redis_url: str = ""
     retry_cache_size: int = 10_000
     buttons_ttl: float = 24 * 3600.0
     buttons_cache_size: int = 50_000
@@ -103,7 +108,9 @@ class WeChatSettings:
 
         numbers = {
             name: type(getattr(cls, name))(credentials[name])
-            for name in ("reply_timeout", "max_body_bytes", "retry_ttl", "retry_cache_size", "followup_delay")
+            for name in (
+                "reply_timeout", "max_body_bytes", "retry_ttl", "retry_cache_size", "followup_delay", "timestamp_window"
+            )
             if credentials.get(name) not in (None, "")
         }
         return cls(
@@ -112,59 +119,24 @@ class WeChatSettings:
             appsecret=value("appsecret", "WECHAT_APPSECRET"),
             aes_key=value("aes_key", "WECHAT_AES_KEY"),
             api_base=value("api_base", "WECHAT_API_BASE"),
+            redis_url=value("redis_url", "REDIS_URL"),
             **numbers,
         )
-
-
-class _TTLCache:
-    """A bounded mapping whose entries expire ``ttl`` seconds after they were stored."""
-
-    def __init__(self, ttl: float, max_size: int) -> None:
-        self.ttl = ttl
-        self.max_size = max_size
-        self._items: OrderedDict[str, Tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: str) -> Any:
-        self._purge()
-        item = self._items.get(key)
-        return item[1] if item else None
-
-    def put(self, key: str, value: Any) -> None:
-        self._items.pop(key, None)
-        self._items[key] = (time.monotonic() + self.ttl, value)
-        while len(self._items) > self.max_size:
-            self._items.popitem(last=False)
-
-    def pop(self, key: str) -> None:
-        self._items.pop(key, None)
-
-    def _purge(self) -> None:
-        now = time.monotonic()
-        while self._items:
-            key, (expires, _) = next(iter(self._items.items()))
-            if expires > now:
-                break
-            self._items.pop(key)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class ButtonMemory:
     """The last buttons shown to each user, so that a reply of "2" means the second button."""
 
-    def __init__(self, ttl: float, max_size: int) -> None:
-        self._cache = _TTLCache(ttl, max_size)
+    def __init__(self, store: WeChatStore, ttl: float) -> None:
+        self.store = store
+        self.ttl = ttl
 
-    def remember(self, openid: str, buttons: List[Tuple[str, str]]) -> None:
-        if buttons:
-            self._cache.put(openid, buttons)
-        else:
-            self._cache.pop(openid)
+    async def remember(self, openid: str, buttons: Buttons) -> None:
+        await self.store.remember_buttons(openid, buttons, self.ttl)
 
-    def resolve(self, openid: str, text: str) -> str:
+    async def resolve(self, openid: str, text: str) -> str:
         """The payload meant by ``text`` (a number or a button title), else ``text`` itself."""
-        buttons = self._cache.get(openid) or []
+        buttons = await self.store.buttons(openid)
         if not buttons:
             return text
         normalised = unicodedata.normalize("NFKC", text).strip()
@@ -246,7 +218,7 @@ class WeChatOutput(OutputChannel):
 
     async def _send(self, recipient_id: str, messages: List[Dict[str, Any]]) -> None:
         text, choices = render_messages(messages)
-        self.buttons.remember(recipient_id, choices)
+        await self.buttons.remember(recipient_id, choices)
         if text:
             await self.api.send_text(recipient_id, text)
 
@@ -276,11 +248,15 @@ class WeChatInput(InputChannel):
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
         return cls(WeChatSettings.load(credentials))
 
-    def __init__(self, settings: WeChatSettings | None = None, api: WeChatAPI | None = None) -> None:
+    def __init__(
+        self, settings: WeChatSettings | None = None, api: WeChatAPI | None = None, store: WeChatStore | None = None
+    ) -> None:
         self.settings = settings or WeChatSettings.load()
         self.api = api or get_api(self.settings.appid, self.settings.appsecret, self.settings.api_base)
-        self.buttons = ButtonMemory(self.settings.buttons_ttl, self.settings.buttons_cache_size)
-        self._turns = _TTLCache(self.settings.retry_ttl, self.settings.retry_cache_size)
+        self.store = store or make_store(self.settings.redis_url)
+        self.buttons = ButtonMemory(self.store, self.settings.buttons_ttl)
+        # this process's turns (their running tasks); the store says whether another request already took one
+        self._turns = TTLCache(self.settings.retry_ttl, self.settings.retry_cache_size)
         self._background: Set[asyncio.Task] = set()
         self.guard = TurnGuard(self.name())  # openid checked, text cleaned, throttled, failures answered (guard.py)
         self.crypto: WeChatCrypto | None = None
@@ -300,9 +276,10 @@ class WeChatInput(InputChannel):
                 reason = str(exc) if isinstance(exc, ValueError) and "WECHAT_APPID" in str(exc) else "invalid key"
                 log.warning("WeChat safe (AES) mode is off: WECHAT_AES_KEY unusable (%s); plaintext only.", reason)
         log.info(
-            "WeChat channel is on at /webhooks/wechat/webhook: safe (AES) mode %s, customer-service API %s.",
+            "WeChat channel is on at /webhooks/wechat/webhook: safe (AES) mode %s, customer-service API %s, store %s.",
             "on" if self.crypto else "off",
             f"on ({self.api.api_base})" if self.api.configured else "off (WECHAT_APPID/WECHAT_APPSECRET not set)",
+            type(self.store).__name__,
         )
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -333,6 +310,9 @@ class WeChatInput(InputChannel):
             if not self._signature_ok(request):
                 log.info("WeChat POST refused: missing or wrong signature")
                 return response.text("forbidden", status=403)
+            if not await self._first_use(request):
+                log.info("WeChat POST refused: a signed URL used again with another body (replay)")
+                return response.text("forbidden", status=403)
             try:
                 incoming = self._read(request)
             except _BadRequest as exc:
@@ -350,7 +330,23 @@ class WeChatInput(InputChannel):
             check_signature(self.settings.token, signature, timestamp, nonce)
         except InvalidSignatureException:
             return False
+        try:
+            age = abs(time.time() - int(timestamp))
+        except ValueError:
+            return False
+        if age > self.settings.timestamp_window:
+            log.info("WeChat request refused: timestamp %d s away from now (window %d s)",
+                     age, self.settings.timestamp_window)
+            return False
         return True
+
+    async def _first_use(self, request: Request) -> bool:
+        """False when this signed URL (timestamp + nonce) already came with another body or openid."""
+        fingerprint = hashlib.sha256(
+            (request.args.get("openid") or "").encode("utf-8") + b"\0" + (request.body or b"")
+        ).hexdigest()
+        key = f"{request.args.get('timestamp')}:{request.args.get('nonce')}"
+        return await self.store.first_use_of_nonce(key, fingerprint, 2 * self.settings.timestamp_window)
 
     def _read(self, request: Request) -> _Request:
         body = request.body or b""
@@ -393,11 +389,11 @@ class WeChatInput(InputChannel):
 
     # --- turning a message into a reply ---------------------------------------------------------------------------
 
-    def _bot_input(self, message: BaseMessage) -> str | None:
+    async def _bot_input(self, message: BaseMessage) -> str | None:
         """The text to send to the bot for ``message``, or None when it needs no answer."""
         if isinstance(message, TextMessage):
             text = (message.content or "").strip()
-            return self.buttons.resolve(message.source, text) if text else NOT_TEXT_PAYLOAD
+            return await self.buttons.resolve(message.source, text) if text else NOT_TEXT_PAYLOAD
         if isinstance(message, (SubscribeEvent, SubscribeScanEvent)):
             return WELCOME_PAYLOAD
         if _is_event(message):
@@ -414,17 +410,22 @@ class WeChatInput(InputChannel):
     def _retry_key(message: BaseMessage) -> str:
         if _is_event(message) or not message.id:  # WeChat's rule: events are told apart by sender + CreateTime
             return f"event:{message.source}:{message.time}"
-        return f"msg:{message.id}"
+        return f"msg:{message.source}:{message.id}"  # a MsgId is only unique per sender for us: never trust it alone
 
     async def _answer(self, incoming: _Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         message = incoming.message
         key = self._retry_key(message)
         turn: _Turn | None = self._turns.get(key)
         if turn is None:
-            text = self._bot_input(message)
+            if not await self.store.claim_turn(key, self.settings.retry_ttl):  # taken by another process
+                log.info("WeChat retry of %s from %s handled elsewhere: not processed again",
+                         key.split(":")[0], _mask(message.source))
+                parts = await self.store.reply(key)
+                return self._passive_reply(incoming, parts[0]) if parts else response.text(SUCCESS)
+            text = await self._bot_input(message)
             if text is None:
                 return response.text(SUCCESS)
-            task = asyncio.ensure_future(self._run_bot(message.source, text, message, on_new_message))
+            task = asyncio.ensure_future(self._run_bot(key, message.source, text, message, on_new_message))
             turn = _Turn(openid=message.source, task=task)
             self._turns.put(key, turn)
         else:
@@ -452,7 +453,8 @@ class WeChatInput(InputChannel):
         return self._passive_reply(incoming, parts[0])
 
     async def _run_bot(
-        self, openid: str, text: str, message: BaseMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self, key: str, openid: str, text: str, message: BaseMessage,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> List[str]:
         collector = CollectingOutputChannel()
         await self.guard.handle(
@@ -463,8 +465,10 @@ class WeChatInput(InputChannel):
             on_new_message,
         )
         reply, choices = render_messages(collector.messages)
-        self.buttons.remember(openid, choices)
-        return split_text(reply)
+        await self.buttons.remember(openid, choices)
+        parts = split_text(reply)
+        await self.store.save_reply(key, parts, self.settings.retry_ttl)
+        return parts
 
     async def _deliver(self, turn: _Turn, first: int, delay: float) -> None:
         """Send the reply's parts from ``first`` on through the customer-service API (once the bot has finished)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -192,3 +194,44 @@ def test_duplicate_ids_and_too_many_rows_are_refused(database, monkeypatch):
     with pytest.raises(ImportRefused) as refused:
         import_file(csv_file(rows), "many.csv", ADMIN)
     assert "行数太多" in refused.value.problems[0].message
+
+
+def _with_sheet_xml(workbook: bytes, sheet_xml: bytes) -> bytes:
+    """``workbook`` with its first sheet's XML replaced (the rest of the package kept as it is)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = sheet_xml if item.filename == "xl/worksheets/sheet1.xml" else source.read(item.filename)
+            target.writestr(item.filename, data)
+    return out.getvalue()
+
+
+def test_a_small_xlsx_that_unpacks_to_a_huge_cell_is_refused_before_parsing(database):
+    """A 'zip bomb' cell: a few hundred KB that would unpack to 40 MB of XML (the review's 300 MB cell took 2 min
+    and 3.4 GB) is refused from the zip directory alone."""
+    cell = b"A" * (40 * 1024 * 1024)
+    sheet = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             b'<row r="1"><c r="A1" t="inlineStr"><is><t>' + cell + b"</t></is></c></row></sheetData></worksheet>")
+    bomb = _with_sheet_xml(export(), sheet)
+    del cell, sheet
+    assert len(bomb) < spreadsheet.MAX_BYTES
+    before = state()
+    started = time.monotonic()
+    with pytest.raises(ImportRefused) as refused:
+        import_file(bomb, "bomb.xlsx", ADMIN)
+    assert time.monotonic() - started < 2
+    assert "解压后" in refused.value.problems[0].message
+    assert state() == before
+
+
+def test_an_xlsx_with_broken_xml_is_refused_in_chinese(database):
+    """Broken XML after the sheet's <dimension> only fails while the rows are read (the review got a 500)."""
+    workbook = export()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as package:
+        sheet = package.read("xl/worksheets/sheet1.xml")
+    broken = _with_sheet_xml(workbook, sheet.replace(b"</sheetData>", b"<row r='999'><c><v>1</v></row></sheetData>"))
+    before = state()
+    with pytest.raises(ImportRefused) as refused:
+        import_file(broken, "broken.xlsx", ADMIN)
+    assert "无法读取" in refused.value.problems[0].message
+    assert state() == before

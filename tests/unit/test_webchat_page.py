@@ -96,3 +96,28 @@ def test_ensure_browser_installs_the_emoji_font():
     assert 'has_font "Noto Color Emoji" || missing+=(fonts-noto-color-emoji)' in script
     assert 'has_font "WenQuanYi Zen Hei" || missing+=(fonts-wqy-zenhei)' in script
     assert 'apt-get install -y -qq --no-install-recommends "${missing[@]}"' in script
+
+
+def test_a_forged_host_header_never_reaches_the_page_or_its_policy(client):
+    response = client.get("/", headers={"Host": "evil.example:8000"})
+    assert response.status_code == 200
+    assert "evil.example" not in response.text and "evil.example" not in response.headers["content-security-policy"]
+    assert 'data-socket-url="http://localhost:15123"' in response.text
+    listed = client.get("/", headers={"Host": "127.0.0.1:8000"})  # a listed origin keeps its own host
+    assert 'data-socket-url="http://127.0.0.1:15123"' in listed.text
+
+
+def test_the_page_can_be_served_under_configured_origins(client, monkeypatch):
+    monkeypatch.setenv("CHAT_ALLOWED_ORIGINS", "http://192.168.1.20:8000, https://chat.example.gov.cn")
+    response = client.get("/", headers={"Host": "192.168.1.20:8000"})
+    assert 'data-socket-url="http://192.168.1.20:15123"' in response.text
+    assert "ws://192.168.1.20:15123" in response.headers["content-security-policy"]
+
+
+def test_static_files_are_never_sniffed():
+    from webapp.app import create_app
+
+    app_client = TestClient(create_app())
+    for path in ("/static/chat/chat.js", "/static/chat/chat.css"):
+        response = app_client.get(path)
+        assert response.status_code == 200 and response.headers["x-content-type-options"] == "nosniff"

@@ -23,6 +23,8 @@ from wechatpy.replies import deserialize_reply
 
 from bot.channels.wechat import WeChatInput, WeChatSettings
 from bot.channels.wechat_api import WeChatAPI, utf8_len
+from bot.channels.wechat_store import RedisStore, WeChatStore
+from tests.utils.redis_server import redis_server
 from tests.utils.wechat import (
     ACCOUNT,
     StandInWeChatAPI,
@@ -150,10 +152,10 @@ def wechat_api():
 async def webhook(wechat_api: StandInWeChatAPI):
     hooks: List[Webhook] = []
 
-    async def make(bot: ScriptedBot | None = None, **settings: Any) -> Webhook:
+    async def make(bot: ScriptedBot | None = None, store: WeChatStore | None = None, **settings: Any) -> Webhook:
         values = dict(token=TOKEN, appid=APPID, appsecret=SECRET, aes_key=AES_KEY, api_base=wechat_api.base_url)
         values.update(settings)
-        channel = WeChatInput(WeChatSettings(**values), api=WeChatAPI(APPID, SECRET, wechat_api.base_url))
+        channel = WeChatInput(WeChatSettings(**values), api=WeChatAPI(APPID, SECRET, wechat_api.base_url), store=store)
         hook = await Webhook(channel, bot or ScriptedBot()).start()
         hooks.append(hook)
         return hook
@@ -267,6 +269,98 @@ async def test_retry_of_same_msgid_is_processed_once_and_gets_same_reply(webhook
     retry = await hook.post(xml)
     assert first.content == retry.content and TWENTY_DAYS in retry.content
     assert len(hook.bot.received) == 1
+
+
+async def test_same_msgid_from_another_sender_is_a_new_message(webhook):
+    """MsgIds are not secret: user C sending user A's MsgId must not get A's answer, and C's message is processed."""
+    hook = await webhook()
+    msg_id = next(_msg_ids)
+    other = "oOtherUser000000000000000002"
+    first = await hook.post(build_message(TextMessage, id=msg_id, content="简易注销要公示多少天"))
+    assert TWENTY_DAYS in first.content
+    answer = await hook.post(
+        build_message(TextMessage, id=msg_id, source=other, content="你好"), params=signed_query(TOKEN, openid=other)
+    )
+    reply = deserialize_reply(answer.body)
+    assert reply.target == other and reply.content == "收到：你好"
+    assert [m.sender_id for m in hook.bot.received] == [USER, other]
+
+
+# --- replays --------------------------------------------------------------------------------------------------------
+
+
+async def test_signed_url_reused_with_another_body_or_openid_is_403(webhook):
+    hook = await webhook()
+    query = signed_query(TOKEN, openid=USER)
+    first = await hook.post(build_message(TextMessage, id=next(_msg_ids), content="简易注销要公示多少天"), params=query)
+    assert first.status == 200
+    forged = "oForgedUser00000000000000003"
+    replayed = await hook.post(build_message(TextMessage, id=next(_msg_ids), source=forged, content="我的工单"),
+                               params={**query, "openid": forged})
+    assert replayed.status == 403
+    other_body = await hook.post(build_message(TextMessage, id=next(_msg_ids), content="我的工单"), params=query)
+    assert other_body.status == 403
+    assert [m.text for m in hook.bot.received] == ["简易注销要公示多少天"]
+
+
+async def test_signed_url_reused_with_the_same_body_is_a_retry(webhook):
+    hook = await webhook()
+    query = signed_query(TOKEN, openid=USER)
+    xml = build_message(TextMessage, id=next(_msg_ids), content="简易注销要公示多少天")
+    first, retry = await hook.post(xml, params=query), await hook.post(xml, params=query)
+    assert retry.status == 200 and retry.content == first.content
+    assert len(hook.bot.received) == 1
+
+
+@pytest.mark.parametrize("when", ["301 s ago", "in 301 s", "2001"])
+async def test_timestamp_outside_five_minutes_is_403(webhook, when):
+    now = int(time.time())
+    timestamp = str({"301 s ago": now - 301, "in 301 s": now + 301, "2001": 1_000_000_000}[when])
+    hook = await webhook()
+    query = signed_query(TOKEN, timestamp=timestamp, openid=USER)
+    answer = await hook.post(build_message(TextMessage, id=next(_msg_ids), content="你好"), params=query)
+    assert answer.status == 403 and hook.bot.received == []
+    assert (await hook.get(signed_query(TOKEN, timestamp=timestamp, echostr="42"))).status == 403
+
+
+async def test_timestamp_within_five_minutes_is_accepted(webhook):
+    hook = await webhook()
+    query = signed_query(TOKEN, timestamp=str(int(time.time()) - 250), openid=USER)
+    answer = await hook.post(build_message(TextMessage, id=next(_msg_ids), content="你好"), params=query)
+    assert answer.content == "收到：你好"
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    with redis_server() as url:
+        yield url
+
+
+async def test_redis_store_is_shared_by_two_processes(webhook, redis_url):
+    """Two channels (two Rasa processes of the scaled stack) on one Redis: a retry reaching the other process is not
+    processed again and gets the same reply, a URL replayed there is refused, and numbers choose its buttons."""
+    bot = ScriptedBot()
+    a = await webhook(bot, store=RedisStore(redis_url))
+    b = await webhook(bot, store=RedisStore(redis_url))
+    xml = build_message(TextMessage, id=next(_msg_ids), content="简易注销要公示多少天")
+    query = signed_query(TOKEN, openid=USER)
+    first = await a.post(xml, params=query)
+    retry = await b.post(xml)
+    assert retry.content == first.content and len(bot.received) == 1
+    replay = await b.post(build_message(TextMessage, id=next(_msg_ids), content="我的工单"), params=query)
+    assert replay.status == 403 and len(bot.received) == 1
+    await a.post(build_message(SubscribeEvent, event="subscribe"))
+    await b.send_text("2")
+    assert bot.received[-1].text == "/simple_dereg_eligibility"
+
+
+async def test_redis_down_never_stops_a_message(webhook):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hook = await webhook(store=RedisStore(f"redis://127.0.0.1:{port}/0"))
+    answer = await hook.send_text("简易注销要公示多少天")
+    assert TWENTY_DAYS in answer.content
 
 
 async def test_markdown_links_become_wechat_links(webhook):

@@ -7,6 +7,7 @@ wechatpy's ``WeChatCrypto``; every built message is checked to parse back with `
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import urllib.parse
@@ -47,18 +48,20 @@ def build_message(message_class: Type[BaseMessage], event: str | None = None, **
     return xml
 
 
-def signed_query(token: str, nonce: str = "nonce123", timestamp: str | None = None, **extra: str) -> Dict[str, str]:
-    """``signature, timestamp, nonce`` as WeChat adds them to every callback URL."""
+def signed_query(token: str, nonce: str | None = None, timestamp: str | None = None, **extra: str) -> Dict[str, str]:
+    """``signature, timestamp, nonce`` as WeChat adds them to every callback URL (a fresh random nonce by default)."""
     timestamp = timestamp or str(int(time.time()))
+    nonce = nonce or secrets.token_hex(8)
     signer = WeChatSigner()
     signer.add_data(token, timestamp, nonce)
     return {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce, **extra}
 
 
 def encrypted_post(
-    token: str, aes_key: str, appid: str, xml: str, openid: str, nonce: str = "nonce456"
+    token: str, aes_key: str, appid: str, xml: str, openid: str, nonce: str | None = None
 ) -> Tuple[Dict[str, str], str]:
     """(query, body) of a safe-mode POST: the message encrypted, ``msg_signature`` and ``encrypt_type=aes``."""
+    nonce = nonce or secrets.token_hex(8)
     timestamp = str(int(time.time()))
     envelope = WeChatCrypto(token, aes_key, appid).encrypt_message(xml, nonce, timestamp)
     fields = xmltodict.parse(envelope)["xml"]

@@ -39,12 +39,25 @@ def asset_url(asset: str) -> str:
     return f"/static/chat/{asset}?v={_version(asset, path.stat().st_mtime)}"
 
 
+def page_origins() -> List[str]:
+    """The origins this page may be served under: CHAT_ALLOWED_ORIGINS (comma-separated; the same list Rasa's
+    socket.io accepts), else http://localhost and http://127.0.0.1 on WEB_PORT."""
+    configured = [o.strip().rstrip("/") for o in os.environ.get("CHAT_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    port = get_settings().web_port
+    return configured or [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+
+
 def socket_url(request: Request) -> str:
-    """Where the browser finds Rasa's socket.io: CHAT_SOCKET_URL, else this page's host on RASA_PORT."""
+    """Where the browser finds Rasa's socket.io: CHAT_SOCKET_URL, else the page's host on RASA_PORT when the page
+    was asked for under one of :func:`page_origins`, else the first of them. Never a Host header as it came: the
+    URL goes into the page and its Content-Security-Policy."""
     configured = os.environ.get("CHAT_SOCKET_URL", "").strip()
     if configured:
         return configured.rstrip("/")
-    return f"{request.url.scheme}://{request.url.hostname}:{get_settings().rasa_port}"
+    origins = page_origins()
+    asked = f"{request.url.scheme}://{request.url.netloc}".lower()
+    page = urlsplit(next((o for o in origins if o.lower() == asked), origins[0]))
+    return f"{page.scheme}://{page.hostname}:{get_settings().rasa_port}"
 
 
 def _handoff_poll_url(request: Request) -> str:

@@ -238,9 +238,9 @@ def _sign_in(username: str, password: str, ip: str):
     with account_repository() as accounts:
         result = accounts.sign_in(username, password, ip)
         if result.officer is None:
-            return None, result.throttled, None
+            return None, result.wait_minutes if result.throttled else 0, None
         _row, token = accounts.start_session(result.officer)
-        return token, False, result.officer.role
+        return token, 0, result.officer.role
 
 
 async def login_submit(request: Request) -> Response:
@@ -249,9 +249,10 @@ async def login_submit(request: Request) -> Response:
         return forbidden()
     username = str(form.get("username", ""))[:80]
     password = str(form.get("password", ""))[:200]
-    token, throttled, role = await run_in_threadpool(_sign_in, username, password, security.client_ip(request))
+    token, wait_minutes, role = await run_in_threadpool(_sign_in, username, password, security.client_ip(request))
     if token is None:
-        message = "登录失败次数过多，请 15 分钟后再试。" if throttled else "用户名或密码错误。"
+        throttled = wait_minutes > 0
+        message = f"登录失败次数过多，请 {wait_minutes} 分钟后再试。" if throttled else "用户名或密码错误。"
         token = security.login_token(request)
         response = render(
             "login.html", None, status_code=429 if throttled else 401, error=message, username=username, csrf=token
