@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
-	$(wildcard bot/nlu_components/*.py bot/nlu_components/lexicon/*) $(wildcard bot/jieba_dict/*)
+	$(wildcard bot/nlu_components/*.py core/text.py knowledge/lexicon/*) $(wildcard bot/jieba_dict/*)
 
 .PHONY: help install vocab db admin-password train run test test-unit test-stories lint bench kb-export clean webchat-vendor
 
@@ -35,7 +35,7 @@ vocab: $(VENV)/.installed ## regenerate the jieba dictionary and entity lookup f
 	$(PY) scripts/build_vocab.py
 
 db: $(VENV)/.installed ## create the database and load knowledge/ into it (DATABASE_URL, default var/hzbot.db)
-	$(PY) -m actions.setup_db
+	$(PY) -m core.setup_db
 
 admin-password: $(VENV)/.installed ## print a new random console password, once (the admin; ACCOUNT=name for another)
 	$(PY) -m actions.handoff.accounts reset-password $(ACCOUNT)

@@ -21,7 +21,7 @@ from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
 from actions.knowledge_base.repository import Answer, KnowledgeRepository, knowledge_repository
 from actions.knowledge_base.schema import ALL
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
-from bot.nlu_components.text import normalize_text
+from core.text import normalize_text
 
 RepositoryScope = Callable[[], Any]
 # a staff FAQ entry (no intent) overrides the NLU's topic when it matches this closely

@@ -25,8 +25,8 @@ import yaml
 
 from actions.knowledge_base.repository import Answer, KnowledgeRepository
 from actions.knowledge_base.schema import ALL
-from actions.settings import KNOWLEDGE_DIR, PROJECT_ROOT
-from bot.nlu_components.text import normalize_text
+from core.settings import KNOWLEDGE_DIR, PROJECT_ROOT
+from core.text import normalize_text
 
 REFRESH_SECONDS = 1.0
 # cosine similarity at or above which the entry is answered directly

@@ -61,7 +61,7 @@ def isolated_environment(work: Path, ports: Dict[str, str], extra: Optional[Dict
     )
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     env["RASA_URL"] = f"http://127.0.0.1:{env['RASA_PORT']}"
-    subprocess.run([sys.executable, "-m", "actions.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "core.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
     return env
 
 

@@ -10,8 +10,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import db
-from actions.settings import DOMAIN_DIR, get_settings
+from core import db
+from core.settings import DOMAIN_DIR, get_settings
 
 
 @pytest.fixture()
@@ -24,7 +24,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from actions.faq_search import faq_search
 
     faq_search.reset()
-    from actions.setup_db import SEEDERS  # noqa: F401 - all seeders run, as `make db` does
+    from core.setup_db import SEEDERS  # noqa: F401 - all seeders run, as `make db` does
     import importlib
 
     db.create_schema()

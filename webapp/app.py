@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from actions.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 

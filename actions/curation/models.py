@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from actions.db import Base
+from core.db import Base
 
 # what a version records
 ACTION_SEED = "seed"  # the entry as the seed files had it, kept the first time staff change it

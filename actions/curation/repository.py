@@ -65,7 +65,7 @@ def now() -> datetime:
 def _china_time(moment: datetime) -> str:
     from zoneinfo import ZoneInfo
 
-    from actions.settings import get_settings
+    from core.settings import get_settings
 
     return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
 
@@ -73,7 +73,7 @@ def _china_time(moment: datetime) -> str:
 def china_today() -> str:
     from zoneinfo import ZoneInfo
 
-    from actions.settings import get_settings
+    from core.settings import get_settings
 
     return datetime.now(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d")
 
@@ -641,7 +641,7 @@ class CurationRepository:
 @contextmanager
 def curation_repository() -> Iterator[CurationRepository]:
     """One transaction with a repository over it."""
-    from actions.db import session_scope
+    from core.db import session_scope
 
     with session_scope() as session:
         yield CurationRepository(session)

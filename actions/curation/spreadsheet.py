@@ -355,7 +355,7 @@ def _version(value: Any) -> Optional[int]:
 
 def import_file(content: bytes, filename: str, actor: Actor, dry_run: bool = False) -> ImportResult:
     """Read and import a file in one transaction of its own: all rows or none. A refused import is audited."""
-    from actions.db import session_factory, session_scope
+    from core.db import session_factory, session_scope
 
     note = clean_text(filename, multiline=False)[-80:] or "表格"
     try:

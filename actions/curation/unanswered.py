@@ -86,7 +86,7 @@ def _buckets(days: int, moment: datetime) -> List[Bucket]:
     """Day buckets for up to two weeks, else week buckets, oldest first (times in UTC, labels in China time)."""
     from zoneinfo import ZoneInfo
 
-    from actions.settings import get_settings
+    from core.settings import get_settings
 
     tz = ZoneInfo(get_settings().timezone)
     local_now = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
@@ -119,7 +119,7 @@ def group_texts(
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from actions.faq_search import tokens
-    from bot.nlu_components.text import normalize_text
+    from core.text import normalize_text
 
     if not texts:
         return []

@@ -264,7 +264,7 @@ class AccountRepository:
 
 @contextmanager
 def account_repository() -> Iterator[AccountRepository]:
-    from actions.db import session_scope
+    from core.db import session_scope
 
     with session_scope() as session:
         yield AccountRepository(session)
@@ -273,7 +273,7 @@ def account_repository() -> Iterator[AccountRepository]:
 def seed_admin() -> dict:
     """The first administrator (a seeder of ``make db``): CONSOLE_ADMIN_USER / CONSOLE_ADMIN_PASSWORD, or, when
     the password is unset, a random one printed once. Existing accounts are never changed."""
-    from actions.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     username = settings.console_admin_user or "admin"
@@ -314,7 +314,7 @@ def console_admin_name(preferred: Optional[str] = None) -> Optional[str]:
     """The name to sign in to the console with as administrator: ``preferred`` (default CONSOLE_ADMIN_USER) or
     ``admin`` if that account exists, else the first active administrator; None when there is none (or no database
     yet)."""
-    from actions.settings import get_settings
+    from core.settings import get_settings
 
     wanted = preferred or get_settings().console_admin_user or "admin"
     try:
@@ -377,7 +377,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     for key, value in load_dotenv().items():
         os.environ.setdefault(key, value)
-    from actions.db import create_schema
+    from core.db import create_schema
 
     try:
         create_schema()

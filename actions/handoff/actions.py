@@ -31,7 +31,7 @@ from actions.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATU
 from actions.handoff.office_hours import OfficeHours, format_moment
 from actions.handoff.repository import NewTicket, TicketRepository, TranscriptLine, ticket_repository
 from actions.rendering import original_user_text, response_text
-from actions.settings import get_settings
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

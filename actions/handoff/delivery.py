@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional
 import yaml
 
 from actions.handoff.models import AUTHOR_OFFICER, Officer, Ticket, TicketMessage
-from actions.settings import DOMAIN_DIR
+from core.settings import DOMAIN_DIR
 
 log = logging.getLogger(__name__)
 

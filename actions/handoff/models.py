@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
-from actions.db import Base
+from core.db import Base
 
 # ticket states
 STATUS_OPEN = "open"  # waiting for an officer to claim it

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from actions.settings import KNOWLEDGE_DIR
+from core.settings import KNOWLEDGE_DIR
 
 HOLIDAYS_DIR = KNOWLEDGE_DIR / "holidays"
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

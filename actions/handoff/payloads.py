@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 import yaml
 
-from actions.settings import DOMAIN_DIR
+from core.settings import DOMAIN_DIR
 
 # intents whose payload is sent without a click (hidden unless a button with that payload was shown)
 AUTOMATIC = frozenset({"greet"})

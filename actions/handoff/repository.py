@@ -456,7 +456,7 @@ class TicketRepository:
 @contextmanager
 def ticket_repository() -> Iterator[TicketRepository]:
     """One short transaction with a repository over it: ``with ticket_repository() as tickets: ...``."""
-    from actions.db import session_scope
+    from core.db import session_scope
 
     with session_scope() as session:
         yield TicketRepository(session)

@@ -74,7 +74,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ANSWERS_DIR)
     args = parser.parse_args(argv)
-    from actions.db import session_scope
+    from core.db import session_scope
 
     with session_scope() as session:
         written = export(session, args.out)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from actions.knowledge_base.models import ORIGIN_SEED, STATUS_PUBLISHED, KnowledgeEntry, Topic
 from actions.knowledge_base.schema import Entry, TopicFile, load_topic_files
-from actions.settings import KNOWLEDGE_DIR
+from core.settings import KNOWLEDGE_DIR
 
 log = logging.getLogger(__name__)
 ANSWERS_DIR = KNOWLEDGE_DIR / "answers"
@@ -80,7 +80,7 @@ def seed(session: Session, topics: Iterable[TopicFile]) -> dict:
 
 
 def load_all(directory: Path = ANSWERS_DIR) -> dict:
-    from actions.db import create_schema, session_scope
+    from core.db import create_schema, session_scope
 
     topics = load_topic_files(directory)
     create_schema()

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
-from actions.db import Base
+from core.db import Base
 
 STATUS_PUBLISHED = "published"
 STATUS_DRAFT = "draft"

@@ -133,7 +133,7 @@ def knowledge_repository():
     """One short transaction with a repository over it: ``with knowledge_repository() as kb: ...``."""
     from contextlib import contextmanager
 
-    from actions.db import session_scope
+    from core.db import session_scope
 
     @contextmanager
     def _scope():

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 from actions.materials.schema import ExtractionFile, MaterialsKnowledge, load_knowledge
-from actions.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,7 @@ class MaterialExtractor:
 
     @staticmethod
     def normalise(text: str | None) -> str:
-        from bot.nlu_components.text import normalize_text
+        from core.text import normalize_text
 
         return normalize_text(text or "", MAX_CHARS)
 

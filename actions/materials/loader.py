@@ -86,7 +86,7 @@ def seed(session: Session, knowledge: MaterialsKnowledge) -> dict:
 
 
 def load_all(directory: Path = MATERIALS_DIR) -> dict:
-    from actions.db import create_schema, session_scope
+    from core.db import create_schema, session_scope
 
     knowledge = load_knowledge(directory)
     create_schema()

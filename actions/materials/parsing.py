@@ -16,7 +16,7 @@ import yaml
 
 from actions.materials.schema import ConditionsFile
 from actions.materials.specs import FOOD, SETUP, UNSURE, Exclusion
-from actions.settings import KNOWLEDGE_DIR
+from core.settings import KNOWLEDGE_DIR
 
 GLOSSARY = KNOWLEDGE_DIR / "glossary.yml"
 MASK = "□"

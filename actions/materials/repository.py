@@ -167,7 +167,7 @@ class MaterialsRepository:
 @contextmanager
 def materials_repository() -> Iterator[MaterialsRepository]:
     """One short transaction with a repository over it: ``with materials_repository() as repo: ...``."""
-    from actions.db import session_scope
+    from core.db import session_scope
 
     with session_scope() as session:
         yield MaterialsRepository(session)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Extra, Field, root_validator, validator
 from actions.knowledge_base.schema import ENTITY_TYPES
 from actions.knowledge_base.schema import Sourced as KnowledgeSourced
 from actions.materials import specs
-from actions.settings import KNOWLEDGE_DIR
+from core.settings import KNOWLEDGE_DIR
 
 MATERIALS_DIR = KNOWLEDGE_DIR / "materials"
 SPECIAL_FILES = {"vocabulary.yml", "conditions.yml", "extraction.yml", "common.yml"}

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 import actions.faq_search as faq_search_module
-from actions.db import session_scope
+from core.db import session_scope
 from actions.handoff.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP
 from actions.handoff.models import AuditEntry
 from actions.knowledge_base.models import KnowledgeEntry

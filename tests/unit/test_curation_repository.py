@@ -22,7 +22,7 @@ from actions.curation.repository import (
     VersionConflict,
     curation_repository,
 )
-from actions.db import session_scope
+from core.db import session_scope
 from actions.handoff.models import AuditEntry
 from actions.knowledge_base.loader import ANSWERS_DIR, seed
 from actions.knowledge_base.models import KnowledgeEntry

@@ -13,7 +13,7 @@ from actions.curation import spreadsheet
 from actions.curation.models import EntryVersion
 from actions.curation.repository import curation_repository
 from actions.curation.spreadsheet import COLUMNS, ImportRefused, import_file
-from actions.db import session_scope
+from core.db import session_scope
 from actions.knowledge_base.models import KnowledgeEntry
 from tests.utils.curation import ADMIN, EDITOR, entry_data
 

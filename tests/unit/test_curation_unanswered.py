@@ -8,7 +8,7 @@ import pytest
 
 from actions.curation.repository import NotFound, curation_repository
 from actions.curation.unanswered import draft_from_group, group_texts, sparkline, unanswered_report
-from actions.db import session_scope
+from core.db import session_scope
 from actions.knowledge_base.models import UnansweredQuestion
 from actions.knowledge_base.repository import knowledge_repository
 from tests.utils.curation import ADMIN

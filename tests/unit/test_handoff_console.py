@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from actions.db import session_scope
+from core.db import session_scope
 from actions.handoff.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP, SESSION_IDLE
 from actions.handoff.models import AuditEntry, ConsoleSession, Officer
 from actions.handoff.repository import ticket_repository
@@ -239,7 +239,7 @@ def test_changing_the_password_signs_out_everywhere(database):
 
 def test_the_first_administrator_from_the_settings(database, monkeypatch, capsys):
     from actions.handoff.accounts import account_repository, seed_admin
-    from actions.settings import get_settings
+    from core.settings import get_settings
 
     # the database fixture already ran the seeders (a random password is printed once when CONSOLE_ADMIN_* is unset)
     with account_repository() as accounts:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from actions.db import session_scope
+from core.db import session_scope
 from actions.handoff.accounts import AccountRepository
 from actions.handoff.models import (
     AUTHOR_OFFICER,
@@ -223,7 +223,7 @@ def test_a_database_from_before_a_new_column_gets_it(tmp_path):
     """``make db`` on an older database adds the optional columns new code reads (handoff_tickets.user_left_at)."""
     from sqlalchemy import create_engine, inspect, text
 
-    from actions.db import create_schema
+    from core.db import create_schema
 
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
     create_schema(engine)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import db
+from core import db
 from actions.knowledge_base.loader import ANSWERS_DIR, seed
 from actions.knowledge_base.models import KnowledgeEntry
 from actions.knowledge_base.repository import KnowledgeRepository

@@ -7,7 +7,7 @@ from typing import Any, Dict
 
 import pytest
 
-from actions import db
+from core import db
 from actions.materials import names
 from actions.materials.actions import ActionAddressVerdict, ActionMaterialsChecklist, ActionSimpleDeregVerdict
 from actions.materials.repository import MaterialsRepository, materials_repository

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Tuple
 
-from actions import db
+from core import db
 from actions.handoff import delivery
 from actions.handoff.accounts import account_repository
 from actions.handoff.models import Officer

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, NoMatchFound, Route
 
 from actions.names import MAX_MESSAGE_CHARS
-from actions.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, get_settings
 
 STATIC_DIR = PROJECT_ROOT / "webapp" / "static" / "chat"
 ASSETS = ("chat.css", "chat.js", "vendor/socket.io.min.js")

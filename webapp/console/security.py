@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.handoff.accounts import SESSION_MAX_AGE, account_repository
-from actions.settings import get_settings
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

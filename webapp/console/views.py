@@ -37,7 +37,7 @@ from actions.handoff.models import (
 )
 from actions.handoff.office_hours import OfficeHours, format_moment, load_holidays, parse_spec
 from actions.handoff.repository import ClaimConflict, NotAllowed, TicketRepository, ticket_repository
-from actions.settings import get_settings
+from core.settings import get_settings
 from webapp.console import security
 from webapp.console.security import PREFIX, Auth
 

@@ -6,7 +6,7 @@ Mandarin:
 
 1. Unicode NFKC (full-width → half-width), HTML tags and script/style blocks removed;
 2. Traditional → Simplified with OpenCC (``t2s``);
-3. Cantonese words and common typos → Mandarin, from ``lexicon/*.tsv`` (longest match first);
+3. Cantonese words and common typos → Mandarin, from ``knowledge/lexicon/*.tsv`` (longest match first);
 4. Latin letters lower-cased, whitespace collapsed, the text cut to ``max_chars``.
 """
 
@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-LEXICON_DIR = Path(__file__).parent / "lexicon"
+LEXICON_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "lexicon"
 _SCRIPT = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _SPACE = re.compile(r"\s+")

@@ -20,8 +20,8 @@ SEEDERS = [
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from actions.db import create_schema
-    from actions.settings import get_settings
+    from core.db import create_schema
+    from core.settings import get_settings
 
     url = get_settings().database_url
     print(f"database: {url.split('@')[-1]}")

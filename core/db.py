@@ -45,7 +45,7 @@ def _make_engine(url: str) -> Engine:
 def configure(url: Optional[str] = None) -> sessionmaker:
     """(Re)configure the process-wide engine; tests call this with a temporary database URL."""
     global _engine, _session_factory
-    from actions.settings import get_settings
+    from core.settings import get_settings
 
     with _lock:
         if _engine is not None:
