@@ -80,7 +80,7 @@ bench: install db train ## benchmark: latency p50/p95 (1 and 10 conversations), 
 	$(PY) -m scripts.bench
 
 kb-export: install ## write the database's knowledge back to knowledge/ for review in git
-	$(PY) -m actions.knowledge_base.export
+	$(PY) -m core.knowledge.export
 
 clean: ## remove trained models, results and the local database
 	rm -rf models results var

@@ -17,9 +17,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff, names
-from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
-from actions.knowledge_base.repository import Answer, KnowledgeRepository, knowledge_repository
-from actions.knowledge_base.schema import ALL
+from core.knowledge.search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
+from core.knowledge.repository import Answer, KnowledgeRepository, knowledge_repository
+from core.knowledge.schema import ALL
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
 from core.text import normalize_text
 

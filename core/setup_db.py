@@ -12,7 +12,7 @@ import sys
 
 # "module:function" - each function takes no arguments and returns a dict of counts
 SEEDERS = [
-    "actions.knowledge_base.loader:load_all",
+    "core.knowledge.loader:load_all",
     "actions.materials.loader:load_all",
     "actions.handoff.accounts:seed_admin",
 ]

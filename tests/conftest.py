@@ -21,7 +21,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     db.configure(url)
-    from actions.faq_search import faq_search
+    from core.knowledge.search import faq_search
 
     faq_search.reset()
     from core.setup_db import SEEDERS  # noqa: F401 - all seeders run, as `make db` does

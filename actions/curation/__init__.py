@@ -9,5 +9,5 @@
 - ``unanswered``: messages the bot could not answer, grouped by similarity, turned into draft entries;
 - ``preview``: which entry the bot would answer a question with, and how confidently.
 
-The bot reads the same tables: a published change reaches it within a second or two (actions/faq_search.py).
+The bot reads the same tables: a published change reaches it within a second or two (core/knowledge/search.py).
 """

@@ -1,6 +1,6 @@
 """Which entry the bot would answer a question with, and how confident it is (the console's "preview").
 
-It runs the bot's own FAQ retrieval (``actions.faq_search``) over the published entries — the same index the
+It runs the bot's own FAQ retrieval (``core.knowledge.search``) over the published entries — the same index the
 action server uses, rebuilt when the knowledge changes — or, to try a draft before publishing it, over the
 published entries plus the drafts. The verdict follows the thresholds of ``actions.answers``:
 
@@ -19,9 +19,9 @@ from typing import List, Optional
 from sqlalchemy import select
 
 from actions.answers import STAFF_OVERRIDE_THRESHOLD
-from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, FaqIndex, Match, faq_search
-from actions.knowledge_base.models import STATUS_DRAFT, STATUS_PUBLISHED, KnowledgeEntry
-from actions.knowledge_base.repository import Answer, KnowledgeRepository
+from core.knowledge.search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, FaqIndex, Match, faq_search
+from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, KnowledgeEntry
+from core.knowledge.repository import Answer, KnowledgeRepository
 
 MAX_PREVIEW_CHARS = 500
 

@@ -43,7 +43,7 @@ from actions.curation.models import (
 )
 from actions.curation.validation import EDITABLE, SNAPSHOT_FIELDS, STATUS_LABELS, check_id, normalise, problems
 from actions.handoff.models import ROLE_ADMIN, ROLE_EDITOR, AuditEntry
-from actions.knowledge_base.models import (
+from core.knowledge.models import (
     ORIGIN_SEED,
     ORIGIN_STAFF,
     STATUS_DRAFT,

@@ -28,7 +28,7 @@ from actions.curation.repository import (
     china_today,
 )
 from actions.curation.validation import LABELS, STATUS_LABELS, clean_text
-from actions.knowledge_base.models import KnowledgeEntry, Topic
+from core.knowledge.models import KnowledgeEntry, Topic
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000

@@ -3,7 +3,7 @@ question of each hand-off ticket is copied in), grouped by similarity so staff s
 and again, and turned into draft entries in one step.
 
 Grouping: each message becomes a TF-IDF vector over the same tokens the FAQ retrieval uses
-(``actions.faq_search.tokens``: words, characters and character bigrams of the normalised text), with the word
+(``core.knowledge.search.tokens``: words, characters and character bigrams of the normalised text), with the word
 weights fitted on the messages together with the knowledge base's questions so that they do not swing with a
 handful of messages; average-linkage clustering then joins groups while their mean cosine similarity is at least
 ``GROUP_THRESHOLD``. Identical messages (after normalisation) always share a group. 5,000 messages group in about
@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from actions.curation.repository import Actor, Change, CurationRepository, NotFound, now
 from actions.curation.validation import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUESTION
-from actions.knowledge_base.models import UnansweredQuestion
+from core.knowledge.models import UnansweredQuestion
 
 GROUP_THRESHOLD = 0.35
 SETTING_HANDOFFS_UPTO = "handoffs_imported_upto"  # id of the last hand-off ticket copied in
@@ -118,7 +118,7 @@ def group_texts(
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from actions.faq_search import tokens
+    from core.knowledge.search import tokens
     from core.text import normalize_text
 
     if not texts:
@@ -227,15 +227,15 @@ def unanswered_report(session, days: int = 30, reason: str = "", suggest: bool =
 
 
 def _background(session) -> List[str]:
-    from actions.knowledge_base.repository import KnowledgeRepository
+    from core.knowledge.repository import KnowledgeRepository
 
     return [text for a in KnowledgeRepository(session).published_answers() for text in (a.question, *a.paraphrases)]
 
 
 def _suggest(session, groups: List[QuestionGroup]) -> None:
     """The closest published entry for each group, so staff can see whether a paraphrase is all that is missing."""
-    from actions.faq_search import SUGGEST_THRESHOLD, faq_search
-    from actions.knowledge_base.repository import KnowledgeRepository
+    from core.knowledge.search import SUGGEST_THRESHOLD, faq_search
+    from core.knowledge.repository import KnowledgeRepository
 
     kb = KnowledgeRepository(session)
     for group in groups:
@@ -273,8 +273,8 @@ def draft_from_group(repo: CurationRepository, ids: Sequence[int], actor: Actor)
 
 
 def _topic_for(repo: CurationRepository, question: str) -> str:
-    from actions.faq_search import faq_search
-    from actions.knowledge_base.repository import KnowledgeRepository
+    from core.knowledge.search import faq_search
+    from core.knowledge.repository import KnowledgeRepository
 
     matches = faq_search.search(KnowledgeRepository(repo.session), question, limit=1)
     if matches and matches[0].score >= TOPIC_THRESHOLD:

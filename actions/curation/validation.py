@@ -1,6 +1,6 @@
 """The fields staff edit, their Chinese labels, and the checks an entry must pass.
 
-The rules are those of ``actions.knowledge_base.schema`` (the seed files' schema): a source, a rule date, a review
+The rules are those of ``core.knowledge.schema`` (the seed files' schema): a source, a rule date, a review
 date, an answer of 10–1800 characters with no 〔待确认〕 in it. Each problem is reported per field, in Chinese, so
 the console and the API can show it next to the field. A draft may still lack its answer, source and dates; it
 must be complete to be published.
@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from pydantic import ValidationError
 
-from actions.knowledge_base.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED
-from actions.knowledge_base.schema import Entry
+from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED
+from core.knowledge.schema import Entry
 
 STATUSES = (STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED)
 STATUS_LABELS = {STATUS_DRAFT: "草稿", STATUS_PUBLISHED: "已发布", STATUS_RETIRED: "已停用"}

@@ -117,7 +117,7 @@ def _rating_label(entities: Optional[str]) -> str:
 
 def knowledge_question(intent: str) -> Optional[str]:
     """The knowledge base's question for ``intent`` (for ``question_of``), or None."""
-    from actions.knowledge_base.repository import knowledge_repository
+    from core.knowledge.repository import knowledge_repository
 
     with knowledge_repository() as kb:
         return kb.questions_for_intents([intent]).get(intent)

@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_base.schema import ENTITY_TYPES
+from core.knowledge.schema import ENTITY_TYPES
 from actions.materials import names
 from actions.materials.comparison import compare
 from actions.materials.context import MaterialsContext, latest_intent

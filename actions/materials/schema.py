@@ -17,8 +17,8 @@ from typing import Any, Dict, List, Tuple
 import yaml
 from pydantic import BaseModel, Extra, Field, root_validator, validator
 
-from actions.knowledge_base.schema import ENTITY_TYPES
-from actions.knowledge_base.schema import Sourced as KnowledgeSourced
+from core.knowledge.schema import ENTITY_TYPES
+from core.knowledge.schema import Sourced as KnowledgeSourced
 from actions.materials import specs
 from core.settings import KNOWLEDGE_DIR
 

@@ -14,7 +14,7 @@ from actions.curation.models import EntryVersion
 from actions.curation.repository import curation_repository
 from actions.curation.spreadsheet import COLUMNS, ImportRefused, import_file
 from core.db import session_scope
-from actions.knowledge_base.models import KnowledgeEntry
+from core.knowledge.models import KnowledgeEntry
 from tests.utils.curation import ADMIN, EDITOR, entry_data
 
 HEADERS = {key: header for key, header in COLUMNS}

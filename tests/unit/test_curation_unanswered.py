@@ -9,8 +9,8 @@ import pytest
 from actions.curation.repository import NotFound, curation_repository
 from actions.curation.unanswered import draft_from_group, group_texts, sparkline, unanswered_report
 from core.db import session_scope
-from actions.knowledge_base.models import UnansweredQuestion
-from actions.knowledge_base.repository import knowledge_repository
+from core.knowledge.models import UnansweredQuestion
+from core.knowledge.repository import knowledge_repository
 from tests.utils.curation import ADMIN
 
 SEAL = ["公司注销后公章怎么处理", "注销以后公章怎么办", "注销了公章要交回吗", "公司注销后公章怎么处理"]

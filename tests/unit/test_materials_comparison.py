@@ -7,7 +7,7 @@ from typing import Dict, Set, Tuple
 
 import pytest
 
-from actions.knowledge_base.schema import ENTITY_TYPES
+from core.knowledge.schema import ENTITY_TYPES
 from actions.materials.comparison import (
     DEPENDS,
     HAVE,

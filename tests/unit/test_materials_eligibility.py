@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.knowledge_base.schema import ENTITY_TYPES
+from core.knowledge.schema import ENTITY_TYPES
 from actions.materials.comparison import procedure_for
 from actions.materials.eligibility import (
     address_rule,

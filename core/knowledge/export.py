@@ -16,9 +16,9 @@ from typing import Dict, List, Optional
 import yaml
 from sqlalchemy import select
 
-from actions.knowledge_base.loader import ANSWERS_DIR
-from actions.knowledge_base.models import STATUS_PUBLISHED, KnowledgeEntry, Topic
-from actions.knowledge_base.schema import TopicFile
+from core.knowledge.loader import ANSWERS_DIR
+from core.knowledge.models import STATUS_PUBLISHED, KnowledgeEntry, Topic
+from core.knowledge.schema import TopicFile
 
 FIELD_ORDER = [
     "id", "intent", "entity_types", "question", "paraphrases", "answer", "to_confirm",

@@ -23,8 +23,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from actions.knowledge_base.repository import Answer, KnowledgeRepository
-from actions.knowledge_base.schema import ALL
+from core.knowledge.repository import Answer, KnowledgeRepository
+from core.knowledge.schema import ALL
 from core.settings import KNOWLEDGE_DIR, PROJECT_ROOT
 from core.text import normalize_text
 

@@ -4,7 +4,7 @@ At run time the database is the source of truth (staff edit it in the console); 
 the reviewable export (``make kb-export``). Seeding never overwrites an entry a staff member changed: such
 entries are reported and kept.
 
-Usage: ``python -m actions.knowledge_base.loader [--check]``
+Usage: ``python -m core.knowledge.loader [--check]``
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Iterable, List, Optional
 
 from sqlalchemy.orm import Session
 
-from actions.knowledge_base.models import ORIGIN_SEED, STATUS_PUBLISHED, KnowledgeEntry, Topic
-from actions.knowledge_base.schema import Entry, TopicFile, load_topic_files
+from core.knowledge.models import ORIGIN_SEED, STATUS_PUBLISHED, KnowledgeEntry, Topic
+from core.knowledge.schema import Entry, TopicFile, load_topic_files
 from core.settings import KNOWLEDGE_DIR
 
 log = logging.getLogger(__name__)

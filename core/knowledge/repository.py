@@ -12,8 +12,8 @@ from typing import Dict, List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.knowledge_base.models import STATUS_PUBLISHED, KnowledgeEntry, Topic, UnansweredQuestion
-from actions.knowledge_base.schema import ALL
+from core.knowledge.models import STATUS_PUBLISHED, KnowledgeEntry, Topic, UnansweredQuestion
+from core.knowledge.schema import ALL
 
 
 @dataclass(frozen=True)
