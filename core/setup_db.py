@@ -13,7 +13,7 @@ import sys
 # "module:function" - each function takes no arguments and returns a dict of counts
 SEEDERS = [
     "core.knowledge.loader:load_all",
-    "actions.materials.loader:load_all",
+    "core.materials.loader:load_all",
     "actions.handoff.accounts:seed_admin",
 ]
 

@@ -10,7 +10,7 @@ import pytest
 from core import db
 from actions.materials import names
 from actions.materials.actions import ActionAddressVerdict, ActionMaterialsChecklist, ActionSimpleDeregVerdict
-from actions.materials.repository import MaterialsRepository, materials_repository
+from core.materials.repository import MaterialsRepository, materials_repository
 
 
 def _text(dispatcher) -> str:

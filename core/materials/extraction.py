@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
-from actions.materials.schema import ExtractionFile, MaterialsKnowledge, load_knowledge
+from core.materials.schema import ExtractionFile, MaterialsKnowledge, load_knowledge
 from core.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)

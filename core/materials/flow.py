@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Sequence
 
-from actions.materials.comparison import compare, open_conditions, procedure_for
-from actions.materials.extraction import HAS, LACKS, Mention
-from actions.materials.parsing import Reader, mask
-from actions.materials.specs import Procedure
+from core.materials.comparison import compare, open_conditions, procedure_for
+from core.materials.extraction import HAS, LACKS, Mention
+from core.materials.parsing import Reader, mask
+from core.materials.specs import Procedure
 
 PROCEDURE = "procedure"
 ENTITY_TYPE = "entity_type"

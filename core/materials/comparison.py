@@ -12,8 +12,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
-from actions.materials import specs
-from actions.materials.specs import (
+from core.materials import specs
+from core.materials.specs import (
     CONDITIONAL,
     MANDATORY,
     UNCONFIRMED,

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Sequence
 
-from actions.materials.specs import UNSURE, AddressCheck, AddressRule, Eligibility, Exclusion, matches
+from core.materials.specs import UNSURE, AddressCheck, AddressRule, Eligibility, Exclusion, matches
 
 ADDRESS_QUESTIONS = ("addr_type", "addr_business", "entity_type")
 

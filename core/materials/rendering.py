@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping
 
-from actions.materials.comparison import DEPENDS, WINDOW, Checklist, ItemStatus, keys_in_use
-from actions.materials.eligibility import DeregVerdict
-from actions.materials.specs import UNSURE, AddressCheck, AddressRule, Eligibility
+from core.materials.comparison import DEPENDS, WINDOW, Checklist, ItemStatus, keys_in_use
+from core.materials.eligibility import DeregVerdict
+from core.materials.specs import UNSURE, AddressCheck, AddressRule, Eligibility
 from actions.names import MAX_REPLY_CHARS
 from actions.rendering import response_text, split_message
 

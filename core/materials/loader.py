@@ -4,7 +4,7 @@ The YAML files are the reviewed source; at run time the action server reads the 
 through ``MaterialsRepository``. A procedure whose file did not change is left alone; a changed one gets its
 requirements replaced. Checklists saved for conversations are never touched.
 
-Usage: ``python -m actions.materials.loader [--check]``
+Usage: ``python -m core.materials.loader [--check]``
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import List
 
 from sqlalchemy.orm import Session
 
-from actions.materials.models import MaterialProcedure, MaterialRequirement
-from actions.materials.schema import MATERIALS_DIR, MaterialsKnowledge, ProcedureFile, load_knowledge
+from core.materials.models import MaterialProcedure, MaterialRequirement
+from core.materials.schema import MATERIALS_DIR, MaterialsKnowledge, ProcedureFile, load_knowledge
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The questions the materials actions ask of the database, one named method each.
 
 Actions get a ``MaterialsRepository`` for one short transaction (``with materials_repository() as repo:``) and
-read plain values (``actions.materials.specs``) from it; tests hand in a repository over a temporary database.
+read plain values (``core.materials.specs``) from it; tests hand in a repository over a temporary database.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any, Dict, Iterator, List
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from actions.materials import specs
-from actions.materials.comparison import procedure_for
-from actions.materials.models import Checklist, ChecklistMaterial, MaterialProcedure, MaterialRequirement
-from actions.materials.schema import (
+from core.materials import specs
+from core.materials.comparison import procedure_for
+from core.materials.models import Checklist, ChecklistMaterial, MaterialProcedure, MaterialRequirement
+from core.materials.schema import (
     AddressCheckModel,
     EligibilityModel,
     NotCoveredModel,

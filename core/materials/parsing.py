@@ -14,8 +14,8 @@ from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 import yaml
 
-from actions.materials.schema import ConditionsFile
-from actions.materials.specs import FOOD, SETUP, UNSURE, Exclusion
+from core.materials.schema import ConditionsFile
+from core.materials.specs import FOOD, SETUP, UNSURE, Exclusion
 from core.settings import KNOWLEDGE_DIR
 
 GLOSSARY = KNOWLEDGE_DIR / "glossary.yml"
@@ -232,6 +232,6 @@ class Reader:
 
 @lru_cache(maxsize=2)
 def default_reader() -> Reader:
-    from actions.materials.schema import load_knowledge
+    from core.materials.schema import load_knowledge
 
     return Reader(load_knowledge().conditions)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Extra, Field, root_validator, validator
 
 from core.knowledge.schema import ENTITY_TYPES
 from core.knowledge.schema import Sourced as KnowledgeSourced
-from actions.materials import specs
+from core.materials import specs
 from core.settings import KNOWLEDGE_DIR
 
 MATERIALS_DIR = KNOWLEDGE_DIR / "materials"
