@@ -38,7 +38,7 @@ db: $(VENV)/.installed ## create the database and load knowledge/ into it (DATAB
 	$(PY) -m core.setup_db
 
 admin-password: $(VENV)/.installed ## print a new random console password, once (the admin; ACCOUNT=name for another)
-	$(PY) -m actions.handoff.accounts reset-password $(ACCOUNT)
+	$(PY) -m core.accounts reset-password $(ACCOUNT)
 
 models/.trained: $(VENV)/.installed $(TRAINING_INPUTS)
 	$(PY) scripts/build_vocab.py --check

@@ -14,7 +14,7 @@ import sys
 SEEDERS = [
     "core.knowledge.loader:load_all",
     "core.materials.loader:load_all",
-    "actions.handoff.accounts:seed_admin",
+    "core.accounts:seed_admin",
 ]
 
 

@@ -14,7 +14,7 @@ def console_sign_in(env) -> str:  # noqa: ANN001
     name = None
     try:
         from core import db
-        from actions.handoff.accounts import console_admin_name
+        from core.accounts import console_admin_name
 
         if env.get("DATABASE_URL"):
             db.configure(env["DATABASE_URL"])

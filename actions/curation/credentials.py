@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from actions.curation.models import ApiToken
 from actions.curation.repository import Actor, now
-from actions.handoff.accounts import AccountRepository
-from actions.handoff.models import LoginAttempt, Officer
-from actions.handoff.repository import hash_token
+from core.accounts import AccountRepository
+from core.handoff.models import LoginAttempt, Officer
+from core.handoff.repository import hash_token
 
 TOKEN_PREFIX = "hzk_"
 MAX_TOKENS_PER_ACCOUNT = 10

@@ -42,7 +42,7 @@ from actions.curation.models import (
     ReviewRequest,
 )
 from actions.curation.validation import EDITABLE, SNAPSHOT_FIELDS, STATUS_LABELS, check_id, normalise, problems
-from actions.handoff.models import ROLE_ADMIN, ROLE_EDITOR, AuditEntry
+from core.handoff.models import ROLE_ADMIN, ROLE_EDITOR, AuditEntry
 from core.knowledge.models import (
     ORIGIN_SEED,
     ORIGIN_STAFF,

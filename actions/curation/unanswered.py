@@ -160,7 +160,7 @@ def import_handoffs(session) -> int:
     from sqlalchemy import update
 
     from actions.curation.models import CurationSetting
-    from actions.handoff.models import Ticket
+    from core.handoff.models import Ticket
 
     row = session.get(CurationSetting, SETTING_HANDOFFS_UPTO)
     if row is None:

@@ -25,11 +25,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS, contact, payloads
-from actions.handoff import names as n
-from actions.handoff.delivery import officer_message_text
-from actions.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATUS_OPEN, STATUS_RESOLVED, Ticket
-from actions.handoff.office_hours import OfficeHours, format_moment
-from actions.handoff.repository import NewTicket, TicketRepository, TranscriptLine, ticket_repository
+from core.handoff import names as n
+from core.handoff.delivery import officer_message_text
+from core.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATUS_OPEN, STATUS_RESOLVED, Ticket
+from core.handoff.office_hours import OfficeHours, format_moment
+from core.handoff.repository import NewTicket, TicketRepository, TranscriptLine, ticket_repository
 from actions.rendering import original_user_text, response_text
 from core.settings import get_settings
 

@@ -52,7 +52,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot.channels.handoff import with_officer_replies
-from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
+from core.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
 
 log = logging.getLogger(__name__)
 

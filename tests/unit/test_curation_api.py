@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 import core.knowledge.search as faq_search_module
 from core.db import session_scope
-from actions.handoff.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP
-from actions.handoff.models import AuditEntry
+from core.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP
+from core.handoff.models import AuditEntry
 from core.knowledge.models import KnowledgeEntry
 from tests.utils.curation import basic, csrf, entry_data, make_account, sign_in
 from webapp.app import create_app
@@ -85,7 +85,7 @@ def test_a_wrong_password_is_refused_audited_and_throttled(client, admin):
 
 
 def test_a_deactivated_account_cannot_use_the_api(client, admin):
-    from actions.handoff.accounts import account_repository
+    from core.accounts import account_repository
 
     with account_repository() as accounts:
         accounts.set_active(accounts.by_username("chief"), False)

@@ -23,7 +23,7 @@ from actions.curation.repository import (
     curation_repository,
 )
 from core.db import session_scope
-from actions.handoff.models import AuditEntry
+from core.handoff.models import AuditEntry
 from core.knowledge.loader import ANSWERS_DIR, seed
 from core.knowledge.models import KnowledgeEntry
 from core.knowledge.schema import load_topic_files

@@ -88,7 +88,7 @@ def test_sparklines_scale_to_the_busiest_bucket():
 
 
 def test_questions_handed_to_an_officer_are_included_once(database):
-    from actions.handoff.repository import NewTicket, ticket_repository
+    from core.handoff.repository import NewTicket, ticket_repository
 
     with ticket_repository() as tickets:
         for summary in ("注销以后公章怎么办", "公司注销后公章怎么处理"):

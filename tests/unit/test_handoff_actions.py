@@ -25,9 +25,9 @@ from actions.handoff.actions import (
     summary_draft,
     transcript,
 )
-from actions.handoff.delivery import replies_for_returning_user
-from actions.handoff.models import AUTHOR_EVENT, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_OPEN, Officer
-from actions.handoff.repository import ticket_repository
+from core.handoff.delivery import replies_for_returning_user
+from core.handoff.models import AUTHOR_EVENT, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_OPEN, Officer
+from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 
 CHINA = ZoneInfo("Asia/Shanghai")

@@ -1,4 +1,4 @@
-"""Tickets in the database (actions/handoff/repository.py): creation, the outbox, claims, ratings."""
+"""Tickets in the database (core/handoff/repository.py): creation, the outbox, claims, ratings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.db import session_scope
-from actions.handoff.accounts import AccountRepository
-from actions.handoff.models import (
+from core.accounts import AccountRepository
+from core.handoff.models import (
     AUTHOR_OFFICER,
     AUTHOR_SYSTEM,
     STATUS_ASSIGNED,
@@ -19,7 +19,7 @@ from actions.handoff.models import (
     Officer,
     Ticket,
 )
-from actions.handoff.repository import (
+from core.handoff.repository import (
     ClaimConflict,
     NewTicket,
     NotAllowed,

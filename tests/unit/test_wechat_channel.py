@@ -22,7 +22,7 @@ from wechatpy.messages import ImageMessage, LocationMessage, TextMessage, VoiceM
 from wechatpy.replies import deserialize_reply
 
 from bot.channels.wechat import WeChatInput, WeChatSettings
-from bot.channels.wechat_api import WeChatAPI, utf8_len
+from core.wechat_api import WeChatAPI, utf8_len
 from tests.utils.wechat import (
     ACCOUNT,
     StandInWeChatAPI,

@@ -7,7 +7,7 @@ import re
 from typing import Any, Dict
 
 from actions.curation.repository import Actor
-from actions.handoff.accounts import account_repository
+from core.accounts import account_repository
 
 PASSWORD_SUFFIX = "-password-123"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -38,8 +38,8 @@ from actions.curation.repository import (
 )
 from actions.curation.spreadsheet import ImportRefused
 from actions.curation.validation import EDITABLE, LABELS, STATUS_LABELS, STATUSES, normalise
-from actions.handoff.accounts import account_repository
-from actions.handoff.models import ROLE_ADMIN, ROLE_EDITOR
+from core.accounts import account_repository
+from core.handoff.models import ROLE_ADMIN, ROLE_EDITOR
 from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED, KnowledgeEntry
 from webapp.console import security, views
 from webapp.console.security import PREFIX, Auth

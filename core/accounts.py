@@ -5,8 +5,8 @@ browser only holds a signed random token whose hash is stored.
 
 Command line (``make admin-password``)::
 
-    python -m actions.handoff.accounts reset-password [USERNAME]   # a new random password, printed once
-    python -m actions.handoff.accounts list                         # the accounts, without passwords
+    python -m core.accounts reset-password [USERNAME]   # a new random password, printed once
+    python -m core.accounts list                         # the accounts, without passwords
 
 ``reset-password`` without a name takes CONSOLE_ADMIN_USER, else ``admin``, else the only active administrator; it
 signs the account out everywhere and is written to the audit log (who ran it: the operating-system user).
@@ -26,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from actions.handoff.models import (
+from core.handoff.models import (
     ROLE_ADMIN,
     ROLE_OFFICER,
     ROLES,
@@ -35,7 +35,7 @@ from actions.handoff.models import (
     LoginAttempt,
     Officer,
 )
-from actions.handoff.repository import hash_token, now
+from core.handoff.repository import hash_token, now
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     import os
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m actions.handoff.accounts", description="Console accounts.")
+    parser = argparse.ArgumentParser(prog="python -m core.accounts", description="Console accounts.")
     commands = parser.add_subparsers(dest="command", required=True)
     reset = commands.add_parser("reset-password", help="give an account a new random password, printed once")
     reset.add_argument("username", nargs="?", help="the account (default: the console administrator)")

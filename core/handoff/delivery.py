@@ -10,7 +10,7 @@ the outbox. It is emptied by whichever comes first:
 - a push right after the officer sends it, for channels that can reach the user on their own: ``PUSHERS`` maps a
   channel name to ``"module:function"``, a synchronous ``function(sender_id: str, text: str)`` that raises (or
   returns False) when the message could not be sent. WeChat uses the customer-service API client of the WeChat
-  channel (bot/channels/wechat_api.py).
+  channel (core/wechat_api.py).
 
 A message is marked delivered only once (see ``TicketRepository.take_undelivered``), so a push never repeats what a
 poll already showed.
@@ -28,12 +28,12 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from actions.handoff.models import AUTHOR_OFFICER, Officer, Ticket, TicketMessage
+from core.handoff.models import AUTHOR_OFFICER, Officer, Ticket, TicketMessage
 from core.settings import DOMAIN_DIR
 
 log = logging.getLogger(__name__)
 
-PUSHERS: Dict[str, str] = {"wechat": "bot.channels.wechat_api:send_text_blocking"}
+PUSHERS: Dict[str, str] = {"wechat": "core.wechat_api:send_text_blocking"}
 
 
 @lru_cache(maxsize=1)
@@ -78,7 +78,7 @@ def officer_message_text(message: TicketMessage) -> str:
 def replies_for_returning_user(sender_id: str, channel: str) -> List[str]:
     """Officer replies and notices of a ticket the user went back to the bot from (结束人工), taken from the outbox
     for the bot's answer to the user's message, with a line saying how to talk to the officer again."""
-    from actions.handoff.repository import ticket_repository
+    from core.handoff.repository import ticket_repository
 
     with ticket_repository() as tickets:
         ticket = tickets.left_ticket_of(sender_id)
@@ -113,7 +113,7 @@ def push_undelivered(ticket_id: int) -> int:
     Called by the console right after an officer replies or resolves (outside the transaction that stored the
     message). Messages that could not be pushed stay in the outbox for the user's next message.
     """
-    from actions.handoff.repository import ticket_repository
+    from core.handoff.repository import ticket_repository
 
     with ticket_repository() as tickets:
         ticket = tickets.ticket(ticket_id)
@@ -145,7 +145,7 @@ def push_undelivered(ticket_id: int) -> int:
 
 
 def _waiting(ticket: Ticket) -> List[TicketMessage]:
-    from actions.handoff.models import OUTGOING_AUTHORS
+    from core.handoff.models import OUTGOING_AUTHORS
 
     return [m for m in ticket.messages if m.author in OUTGOING_AUTHORS and m.delivered_at is None]
 

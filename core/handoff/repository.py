@@ -16,7 +16,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from actions.handoff.models import (
+from core.handoff.models import (
     ACTIVE_STATUSES,
     AUTHOR_EVENT,
     AUTHOR_OFFICER,
