@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 import core.knowledge.search as faq_search_module
 from actions.answers import ActionAnswer, ActionClarify
-from actions.curation import diff
-from actions.curation.models import EntryVersion, ReviewRequest
-from actions.curation.repository import (
+from core.curation import diff
+from core.curation.models import EntryVersion, ReviewRequest
+from core.curation.repository import (
     Forbidden,
     InvalidEntry,
     NotFound,

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from actions.curation.repository import NotFound, curation_repository
-from actions.curation.unanswered import draft_from_group, group_texts, sparkline, unanswered_report
+from core.curation.repository import NotFound, curation_repository
+from core.curation.unanswered import draft_from_group, group_texts, sparkline, unanswered_report
 from core.db import session_scope
 from core.knowledge.models import UnansweredQuestion
 from core.knowledge.repository import knowledge_repository

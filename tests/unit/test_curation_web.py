@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import core.knowledge.search as faq_search_module
-from actions.curation.repository import curation_repository
+from core.curation.repository import curation_repository
 from core.db import session_scope
 from core.knowledge.models import KnowledgeEntry
 from core.knowledge.repository import knowledge_repository

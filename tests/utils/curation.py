@@ -6,7 +6,7 @@ import base64
 import re
 from typing import Any, Dict
 
-from actions.curation.repository import Actor
+from core.curation.repository import Actor
 from core.accounts import account_repository
 
 PASSWORD_SUFFIX = "-password-123"

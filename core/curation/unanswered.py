@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 
-from actions.curation.repository import Actor, Change, CurationRepository, NotFound, now
-from actions.curation.validation import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUESTION
+from core.curation.repository import Actor, Change, CurationRepository, NotFound, now
+from core.curation.validation import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUESTION
 from core.knowledge.models import UnansweredQuestion
 
 GROUP_THRESHOLD = 0.35
@@ -159,7 +159,7 @@ def import_handoffs(session) -> int:
     in a setting and advanced with a compare-and-set, so two reports at once never copy a ticket twice."""
     from sqlalchemy import update
 
-    from actions.curation.models import CurationSetting
+    from core.curation.models import CurationSetting
     from core.handoff.models import Ticket
 
     row = session.get(CurationSetting, SETTING_HANDOFFS_UPTO)

@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 
-from actions.curation.repository import (
+from core.curation.repository import (
     Actor,
     CurationError,
     CurationRepository,
@@ -27,7 +27,7 @@ from actions.curation.repository import (
     VersionConflict,
     china_today,
 )
-from actions.curation.validation import LABELS, STATUS_LABELS, clean_text
+from core.curation.validation import LABELS, STATUS_LABELS, clean_text
 from core.knowledge.models import KnowledgeEntry, Topic
 
 MAX_BYTES = 5 * 1024 * 1024

@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from actions.curation import diff
-from actions.curation.models import (
+from core.curation import diff
+from core.curation.models import (
     ACTION_APPROVE,
     ACTION_CREATE,
     ACTION_EDIT,
@@ -41,7 +41,7 @@ from actions.curation.models import (
     EntryVersion,
     ReviewRequest,
 )
-from actions.curation.validation import EDITABLE, SNAPSHOT_FIELDS, STATUS_LABELS, check_id, normalise, problems
+from core.curation.validation import EDITABLE, SNAPSHOT_FIELDS, STATUS_LABELS, check_id, normalise, problems
 from core.handoff.models import ROLE_ADMIN, ROLE_EDITOR, AuditEntry
 from core.knowledge.models import (
     ORIGIN_SEED,

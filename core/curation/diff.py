@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from actions.curation.validation import LABELS, SNAPSHOT_FIELDS, STATUS_LABELS
+from core.curation.validation import LABELS, SNAPSHOT_FIELDS, STATUS_LABELS
 
 
 def snapshot(row: Any) -> Dict[str, Any]:

@@ -15,8 +15,8 @@ from typing import List, Optional
 
 from sqlalchemy import select
 
-from actions.curation.models import ApiToken
-from actions.curation.repository import Actor, now
+from core.curation.models import ApiToken
+from core.curation.repository import Actor, now
 from core.accounts import AccountRepository
 from core.handoff.models import LoginAttempt, Officer
 from core.handoff.repository import hash_token
