@@ -38,7 +38,7 @@ db: $(VENV)/.installed ## create the database and load knowledge/ into it (DATAB
 	$(PY) -m core.setup_db
 
 admin-password: $(VENV)/.installed ## print a new random console password, once (the admin; ACCOUNT=name for another)
-	$(PY) -m core.accounts reset-password $(ACCOUNT)
+	$(PY) -m scripts.accounts reset-password $(ACCOUNT)
 
 models/.trained: $(VENV)/.installed $(TRAINING_INPUTS)
 	$(PY) scripts/build_vocab.py --check
@@ -51,7 +51,8 @@ train: models/.trained ## train the model (only when training data, domain, conf
 run: install db train ## set everything up and run the bot: Rasa :5005, actions :5055, web app :8000
 	$(PY) -m scripts.run
 
-test: install db train ## set everything up and run all tests: data validation, pytest, conversation stories, NLU figures
+test: install db train ## set everything up and run all tests: lint and import contracts, data validation, pytest, stories, NLU figures
+	$(MAKE) --no-print-directory lint
 	$(RASA) data validate --domain bot/domain --data data --config config.yml
 	$(PY) scripts/build_vocab.py --check
 	scripts/ensure_browser.sh
@@ -73,8 +74,9 @@ webchat-vendor: ## refresh the web chat's vendored socket.io-client from npm (pa
 	cp node_modules/socket.io-client/dist/socket.io.min.js webapp/static/chat/vendor/socket.io.min.js
 	cp node_modules/socket.io-client/LICENSE webapp/static/chat/vendor/socket.io-client.LICENSE
 
-lint: install ## ruff
-	$(VENV)/bin/ruff check actions bot scripts tests
+lint: install ## ruff on every package and the import contracts (pyproject.toml: the core imports no Rasa, web or outer package)
+	$(VENV)/bin/ruff check core actions bot webapp scripts tests
+	$(VENV)/bin/lint-imports
 
 bench: install db train ## benchmark: latency p50/p95 (1 and 10 conversations), start-up, training, memory
 	$(PY) -m scripts.bench

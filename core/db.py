@@ -81,9 +81,9 @@ def import_all_models() -> None:
     import importlib
     import pkgutil
 
-    import actions
+    import core
 
-    for module in pkgutil.walk_packages(actions.__path__, prefix="actions."):
+    for module in pkgutil.walk_packages(core.__path__, prefix="core."):
         if module.name.endswith(".models"):
             importlib.import_module(module.name)
 

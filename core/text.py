@@ -65,7 +65,7 @@ def _replace_lexicon(text: str, lexicon: Tuple[Tuple[str, str], ...]) -> str:
 
 
 @lru_cache(maxsize=4)
-def _lexicon_pattern(lexicon: Tuple[Tuple[str, str], ...]) -> "re.Pattern[str]":
+def _lexicon_pattern(lexicon: Tuple[Tuple[str, str], ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(source) for source, _ in lexicon))
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 
 from core import db
-from core.knowledge.search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, FaqIndex
 from core.knowledge.loader import load_all
 from core.knowledge.repository import knowledge_repository
+from core.knowledge.search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, FaqIndex
 from core.settings import PROJECT_ROOT
 
 HELDOUT = PROJECT_ROOT / "tests" / "faq" / "heldout.yml"

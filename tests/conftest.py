@@ -24,8 +24,9 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from core.knowledge.search import faq_search
 
     faq_search.reset()
-    from core.setup_db import SEEDERS  # noqa: F401 - all seeders run, as `make db` does
     import importlib
+
+    from core.setup_db import SEEDERS  # noqa: F401 - all seeders run, as `make db` does
 
     db.create_schema()
     for spec in SEEDERS:

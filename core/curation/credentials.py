@@ -15,9 +15,9 @@ from typing import List, Optional
 
 from sqlalchemy import select
 
+from core.accounts import AccountRepository
 from core.curation.models import ApiToken
 from core.curation.repository import Actor, now
-from core.accounts import AccountRepository
 from core.handoff.models import LoginAttempt, Officer
 from core.handoff.repository import hash_token
 

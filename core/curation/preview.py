@@ -18,10 +18,16 @@ from typing import List, Optional
 
 from sqlalchemy import select
 
-from actions.answers import STAFF_OVERRIDE_THRESHOLD
-from core.knowledge.search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, FaqIndex, Match, faq_search
 from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, KnowledgeEntry
 from core.knowledge.repository import Answer, KnowledgeRepository
+from core.knowledge.search import (
+    ANSWER_THRESHOLD,
+    STAFF_OVERRIDE_THRESHOLD,
+    SUGGEST_THRESHOLD,
+    FaqIndex,
+    Match,
+    faq_search,
+)
 
 MAX_PREVIEW_CHARS = 500
 

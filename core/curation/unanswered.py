@@ -234,8 +234,8 @@ def _background(session) -> List[str]:
 
 def _suggest(session, groups: List[QuestionGroup]) -> None:
     """The closest published entry for each group, so staff can see whether a paraphrase is all that is missing."""
-    from core.knowledge.search import SUGGEST_THRESHOLD, faq_search
     from core.knowledge.repository import KnowledgeRepository
+    from core.knowledge.search import SUGGEST_THRESHOLD, faq_search
 
     kb = KnowledgeRepository(session)
     for group in groups:
@@ -273,8 +273,8 @@ def draft_from_group(repo: CurationRepository, ids: Sequence[int], actor: Actor)
 
 
 def _topic_for(repo: CurationRepository, question: str) -> str:
-    from core.knowledge.search import faq_search
     from core.knowledge.repository import KnowledgeRepository
+    from core.knowledge.search import faq_search
 
     matches = faq_search.search(KnowledgeRepository(repo.session), question, limit=1)
     if matches and matches[0].score >= TOPIC_THRESHOLD:

@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, List, Optional
 
-
 from sqlalchemy.orm import Session
 
 from core.knowledge.models import ORIGIN_SEED, STATUS_PUBLISHED, KnowledgeEntry, Topic

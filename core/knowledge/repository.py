@@ -38,7 +38,7 @@ class Answer:
         return entity_type is None or ALL in self.entity_types or entity_type in self.entity_types
 
     @classmethod
-    def from_row(cls, row: KnowledgeEntry) -> "Answer":
+    def from_row(cls, row: KnowledgeEntry) -> Answer:
         return cls(
             id=row.id,
             topic=row.topic_id,

@@ -33,6 +33,8 @@ REFRESH_SECONDS = 1.0
 ANSWER_THRESHOLD = 0.70
 # at or above which the entry is offered as a "您是想问……" choice
 SUGGEST_THRESHOLD = 0.30
+# a staff FAQ entry (no intent) overrides the NLU's topic when it matches this closely
+STAFF_OVERRIDE_THRESHOLD = 0.80
 
 _STOP_WORDS = set(
     "的 了 吗 呢 啊 吧 呀 嘛 么 请问 我 我们 你 你们 想 要 一下 是 在 有 和 与 及 就 都 还 也 这个 那个 怎么 什么 如何 可以 能 能不能 请".split()
@@ -58,7 +60,7 @@ def tokens(text: str) -> List[str]:
     words = [w for w in _jieba().lcut(clean) if w.strip() and w not in _STOP_WORDS and any(c.isalnum() for c in w)]
     chars = [c for c in clean if c.isalnum()]
     content = [c for c in chars if c not in _STOP_CHARS]
-    bigrams = ["".join(p) for p in zip(chars, chars[1:]) if p[0] not in _STOP_CHARS and p[1] not in _STOP_CHARS]
+    bigrams = ["".join(p) for p in zip(chars, chars[1:], strict=False) if p[0] not in _STOP_CHARS and p[1] not in _STOP_CHARS]
     return words + content + bigrams
 
 

@@ -11,8 +11,7 @@ from typing import Any, Dict, Iterable, List, Mapping
 from core.materials.comparison import DEPENDS, WINDOW, Checklist, ItemStatus, keys_in_use
 from core.materials.eligibility import DeregVerdict
 from core.materials.specs import UNSURE, AddressCheck, AddressRule, Eligibility
-from actions.names import MAX_REPLY_CHARS
-from actions.rendering import response_text, split_message
+from core.messages import MAX_REPLY_CHARS, response_text, split_message
 
 Labels = Mapping[str, Mapping[Any, str]]
 WINDOW_PHRASE = "请以窗口要求为准"

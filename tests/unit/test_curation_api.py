@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 import core.knowledge.search as faq_search_module
-from core.db import session_scope
 from core.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP
+from core.db import session_scope
 from core.handoff.models import AuditEntry
 from core.knowledge.models import KnowledgeEntry
 from tests.utils.curation import basic, csrf, entry_data, make_account, sign_in

@@ -9,10 +9,10 @@ import yaml
 
 import core.knowledge.search as faq
 from core.db import session_scope
-from core.knowledge.search import FaqIndex, FaqSearch, entity_type_in, intent_examples
 from core.knowledge.models import STATUS_RETIRED, KnowledgeEntry
 from core.knowledge.repository import knowledge_repository
 from core.knowledge.schema import load_topic_files
+from core.knowledge.search import FaqIndex, FaqSearch, entity_type_in, intent_examples
 from core.settings import KNOWLEDGE_DIR, PROJECT_ROOT
 from core.text import normalize_text
 

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from core.db import session_scope
 from core.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP, SESSION_IDLE
+from core.db import session_scope
 from core.handoff.models import AuditEntry, ConsoleSession, Officer
 from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
@@ -363,7 +363,7 @@ def test_the_audit_log_has_labels_for_the_phone_layout(database):
 
 
 def test_reset_password_on_the_command_line(database, capsys):
-    from core.accounts import main
+    from scripts.accounts import main
 
     client = officer_client(database, "qian")
     assert client.get("/console/queue").status_code == 200

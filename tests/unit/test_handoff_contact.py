@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.handoff import contact
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

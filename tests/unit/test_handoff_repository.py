@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.db import session_scope
 from core.accounts import AccountRepository
+from core.db import session_scope
 from core.handoff.models import (
     AUTHOR_OFFICER,
     AUTHOR_SYSTEM,

@@ -7,9 +7,9 @@ from typing import Any, Dict
 
 import pytest
 
-from core import db
 from actions.materials import names
 from actions.materials.actions import ActionAddressVerdict, ActionMaterialsChecklist, ActionSimpleDeregVerdict
+from core import db
 from core.materials.repository import MaterialsRepository, materials_repository
 
 

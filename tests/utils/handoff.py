@@ -7,8 +7,8 @@ import secrets
 from typing import Tuple
 
 from core import db
-from core.handoff import delivery
 from core.accounts import account_repository
+from core.handoff import delivery
 from core.handoff.models import Officer
 from core.handoff.repository import NewTicket, TranscriptLine, ticket_repository
 

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from core.accounts import account_repository
 from core.curation import credentials, diff, spreadsheet, unanswered
 from core.curation.preview import preview
 from core.curation.repository import (
@@ -38,7 +39,6 @@ from core.curation.repository import (
 )
 from core.curation.spreadsheet import ImportRefused
 from core.curation.validation import EDITABLE, LABELS, STATUS_LABELS, STATUSES, normalise
-from core.accounts import account_repository
 from core.handoff.models import ROLE_ADMIN, ROLE_EDITOR
 from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED, KnowledgeEntry
 from webapp.console import security, views

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from actions.handoff import contact, delivery, payloads
 from core.accounts import MIN_PASSWORD_LENGTH, AccountRepository, account_repository
+from core.handoff import contact, delivery, payloads
 from core.handoff.models import (
     ACTIVE_STATUSES,
     AUTHOR_BOT,
