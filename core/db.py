@@ -89,17 +89,17 @@ def import_all_models() -> None:
 
 
 def create_schema(engine: Optional[Engine] = None) -> None:
-    """Create missing tables, and add missing nullable columns to existing ones (called by ``make db`` / the loader,
-    never at import), so a database made by an older version keeps working after a column was added."""
-    import_all_models()
-    engine = engine or get_engine()
-    Base.metadata.create_all(engine)
-    add_missing_columns(engine)
+    """Bring the database to the newest schema revision (Alembic, core/migrations; called by ``make db`` and the
+    loaders, never at import). A database made before migrations existed is brought up to the baseline first."""
+    from core.migrate import upgrade
+
+    upgrade(engine or get_engine())
 
 
 def add_missing_columns(engine: Engine) -> list:
     """``ALTER TABLE … ADD COLUMN`` for every nullable column of the models that an existing table lacks; returns
-    the ``table.column`` names added. Only additive, optional columns are handled: anything else needs a migration."""
+    the ``table.column`` names added. Only for databases from before migrations existed (core.migrate); every
+    later change is an Alembic revision."""
     from sqlalchemy import inspect, text
 
     inspector = inspect(engine)

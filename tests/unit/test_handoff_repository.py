@@ -217,20 +217,3 @@ def test_a_user_who_goes_back_to_the_bot_leaves_the_ticket_open(database):
         tickets.come_back(ticket)
         assert not ticket.user_left and tickets.relayed_ticket_of("user-1").id == ticket_id
         assert ticket.messages[-1].text == "用户回到了人工对话。"
-
-
-def test_a_database_from_before_a_new_column_gets_it(tmp_path):
-    """``make db`` on an older database adds the optional columns new code reads (handoff_tickets.user_left_at)."""
-    from sqlalchemy import create_engine, inspect, text
-
-    from core.db import create_schema
-
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    create_schema(engine)
-    with engine.begin() as connection:
-        connection.execute(text("ALTER TABLE handoff_tickets DROP COLUMN user_left_at"))
-    assert "user_left_at" not in {c["name"] for c in inspect(engine).get_columns("handoff_tickets")}
-    create_schema(engine)
-    assert "user_left_at" in {c["name"] for c in inspect(engine).get_columns("handoff_tickets")}
-    create_schema(engine)  # nothing left to add
-    engine.dispose()
