@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
-	$(wildcard bot/nlu_components/*.py bot/nlu_components/lexicon/*) $(wildcard bot/jieba_dict/*)
+	$(wildcard bot/nlu_components/*.py core/text.py knowledge/lexicon/*) $(wildcard bot/jieba_dict/*)
 
 .PHONY: help install vocab db admin-password train run test test-unit test-stories lint bench kb-export clean webchat-vendor tracker-retention
 
@@ -35,10 +35,10 @@ vocab: $(VENV)/.installed ## regenerate the jieba dictionary and entity lookup f
 	$(PY) scripts/build_vocab.py
 
 db: $(VENV)/.installed ## create the database and load knowledge/ into it (DATABASE_URL, default var/hzbot.db)
-	$(PY) -m actions.setup_db
+	$(PY) -m core.setup_db
 
 admin-password: $(VENV)/.installed ## print a new random console password, once (the admin; ACCOUNT=name for another)
-	$(PY) -m actions.handoff.accounts reset-password $(ACCOUNT)
+	$(PY) -m scripts.accounts reset-password $(ACCOUNT)
 
 models/.trained: $(VENV)/.installed $(TRAINING_INPUTS)
 	$(PY) scripts/build_vocab.py --check
@@ -51,7 +51,8 @@ train: models/.trained ## train the model (only when training data, domain, conf
 run: install db train ## set everything up and run the bot: Rasa :5005, actions :5055, web app :8000
 	$(PY) -m scripts.run
 
-test: install db train ## set everything up and run all tests: data validation, pytest, conversation stories, NLU figures
+test: install db train ## set everything up and run all tests: lint and import contracts, data validation, pytest, stories, NLU figures
+	$(MAKE) --no-print-directory lint
 	$(RASA) data validate --domain bot/domain --data data --config config.yml
 	$(PY) scripts/build_vocab.py --check
 	scripts/ensure_browser.sh
@@ -75,8 +76,9 @@ webchat-vendor: ## refresh the web chat's vendored socket.io-client from npm (pa
 	cp node_modules/socket.io-client/dist/socket.io.min.js webapp/static/chat/vendor/socket.io.min.js
 	cp node_modules/socket.io-client/LICENSE webapp/static/chat/vendor/socket.io-client.LICENSE
 
-lint: install ## ruff
-	$(VENV)/bin/ruff check actions bot scripts tests
+lint: install ## ruff on every package and the import contracts (pyproject.toml: the core imports no Rasa, web or outer package)
+	$(VENV)/bin/ruff check core actions bot webapp scripts tests
+	$(VENV)/bin/lint-imports
 
 bench: install db train ## benchmark: latency p50/p95 (1 and 10 conversations), start-up, training, memory
 	$(PY) -m scripts.bench
@@ -85,7 +87,7 @@ tracker-retention: install ## erase conversation events older than TRACKER_RETEN
 	$(PY) -m scripts.trim_tracker
 
 kb-export: install ## write the database's knowledge back to knowledge/ for review in git
-	$(PY) -m actions.knowledge_base.export
+	$(PY) -m core.knowledge.export
 
 clean: ## remove trained models, results and the local database
 	rm -rf models results var

@@ -4,6 +4,6 @@ rasa-sdk imports every submodule of this package at start-up, so modules here mu
 no database engine, model or network connection is created at import time.
 """
 
-from actions.logs import install as _install_log_redaction
+from core.logs import install as _install_log_redaction
 
 _install_log_redaction()  # phone numbers and message texts never reach the logs of a process that uses actions/

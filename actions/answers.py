@@ -17,15 +17,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff, names
-from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, faq_search
-from actions.knowledge_base.repository import Answer, KnowledgeRepository, knowledge_repository
-from actions.knowledge_base.schema import ALL
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
-from bot.nlu_components.text import normalize_text
+from core.knowledge.repository import Answer, KnowledgeRepository, knowledge_repository
+from core.knowledge.schema import ALL
+from core.knowledge.search import ANSWER_THRESHOLD, STAFF_OVERRIDE_THRESHOLD, SUGGEST_THRESHOLD, faq_search
+from core.text import normalize_text
 
 RepositoryScope = Callable[[], Any]
-# a staff FAQ entry (no intent) overrides the NLU's topic when it matches this closely
-STAFF_OVERRIDE_THRESHOLD = 0.80
 
 
 def compose_answer(domain: Dict[str, Any], answer: Answer) -> List[str]:

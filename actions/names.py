@@ -37,7 +37,5 @@ NON_TOPIC_INTENTS = frozenset(
     }
 )
 
-# messages longer than this are answered on their first part (bot/nlu_components cut them to this length)
-MAX_MESSAGE_CHARS = 2000
-# a phone screen: replies are split into messages of at most about this many characters
-MAX_REPLY_CHARS = 600
+# the message and reply length limits are in core.messages
+from core.messages import MAX_MESSAGE_CHARS, MAX_REPLY_CHARS  # noqa: E402,F401

@@ -2,6 +2,6 @@
 
 # Rasa imports this package early (the channels of credentials.yml, the NLU components of the model): from then
 # on phone numbers, message texts and SQL parameters are redacted from every log record of the Rasa server.
-from actions.logs import install
+from core.logs import install
 
 install()

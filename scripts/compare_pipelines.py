@@ -6,7 +6,6 @@ Usage: python -m scripts.compare_pipelines [candidate ...]
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import subprocess

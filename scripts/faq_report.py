@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from actions import db
-from actions.faq_search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, FaqIndex
-from actions.knowledge_base.loader import load_all
-from actions.knowledge_base.repository import knowledge_repository
-from actions.settings import PROJECT_ROOT
+from core import db
+from core.knowledge.loader import load_all
+from core.knowledge.repository import knowledge_repository
+from core.knowledge.search import ANSWER_THRESHOLD, SUGGEST_THRESHOLD, FaqIndex
+from core.settings import PROJECT_ROOT
 
 HELDOUT = PROJECT_ROOT / "tests" / "faq" / "heldout.yml"
 

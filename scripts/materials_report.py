@@ -29,7 +29,7 @@ def gold_pairs(example: Dict) -> Set[Pair]:
 
 
 def evaluate(examples: List[Dict]) -> Dict:
-    from actions.materials.extraction import get_extractor
+    from core.materials.extraction import get_extractor
 
     extractor = get_extractor()
     tp = fp = fn = 0

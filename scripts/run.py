@@ -16,8 +16,8 @@ def console_sign_in(env) -> str:  # noqa: ANN001
     """How to get into the staff console: the administrator's account name and what to do without the password."""
     name = None
     try:
-        from actions import db
-        from actions.handoff.accounts import console_admin_name
+        from core import db
+        from core.accounts import console_admin_name
 
         if env.get("DATABASE_URL"):
             db.configure(env["DATABASE_URL"])

@@ -81,7 +81,7 @@ def isolated_environment(work: Path, ports: Dict[str, str], extra: Optional[Dict
     env["RASA_URL"] = f"http://127.0.0.1:{env['RASA_PORT']}"
     if "CHAT_ALLOWED_ORIGINS" not in (extra or {}):
         env["CHAT_ALLOWED_ORIGINS"] = f"http://localhost:{env['WEB_PORT']},http://127.0.0.1:{env['WEB_PORT']}"
-    subprocess.run([sys.executable, "-m", "actions.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "core.setup_db"], cwd=ROOT, env=env, check=True, capture_output=True)
     return env
 
 

@@ -10,8 +10,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import db
-from actions.settings import DOMAIN_DIR, get_settings
+from core import db
+from core.settings import DOMAIN_DIR, get_settings
 
 
 @pytest.fixture()
@@ -21,11 +21,12 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     db.configure(url)
-    from actions.faq_search import faq_search
+    from core.knowledge.search import faq_search
 
     faq_search.reset()
-    from actions.setup_db import SEEDERS  # noqa: F401 - all seeders run, as `make db` does
     import importlib
+
+    from core.setup_db import SEEDERS  # noqa: F401 - all seeders run, as `make db` does
 
     db.create_schema()
     for spec in SEEDERS:

@@ -4,7 +4,7 @@ import os
 
 import uvicorn
 
-from actions.settings import get_settings
+from core.settings import get_settings
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from actions.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,7 @@ def _user_turns(tracker: Any) -> int:
 def is_second_fallback(tracker: Any) -> bool:
     """Whether the previous user message also ended in a clarification (``fallback_marker``): the fallback fired
     twice in a row, so the bot hands off instead of asking again."""
-    from actions.handoff import names as slots
-
+    from core.handoff import names as slots
     marker = tracker.get_slot(slots.FALLBACK_TURN)
     try:
         return marker is not None and int(marker) == _user_turns(tracker) - 1
@@ -47,8 +46,7 @@ def fallback_marker(tracker: Any) -> Dict[str, Any]:
     """The event that remembers "this user message ended in a clarification" for ``is_second_fallback``."""
     from rasa_sdk.events import SlotSet
 
-    from actions.handoff import names as slots
-
+    from core.handoff import names as slots
     return SlotSet(slots.FALLBACK_TURN, _user_turns(tracker))
 
 
@@ -62,8 +60,7 @@ def start_handoff_events(
     """
     from rasa_sdk.events import FollowupAction, SlotSet
 
-    from actions.handoff import names as slots
-
+    from core.handoff import names as slots
     events: List[Dict[str, Any]] = [SlotSet(slots.REASON, reason)]
     if summary:
         events.append(SlotSet(slots.SUMMARY_DRAFT, summary))

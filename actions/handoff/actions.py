@@ -17,21 +17,22 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS, contact, payloads
-from actions.handoff import names as n
-from actions.handoff.delivery import officer_message_text
-from actions.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATUS_OPEN, STATUS_RESOLVED, Ticket
-from actions.handoff.office_hours import OfficeHours, format_moment
-from actions.handoff.repository import NewTicket, TicketRepository, TranscriptLine, ticket_repository
+from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS
 from actions.rendering import original_user_text, response_text
-from actions.settings import get_settings
+from core.handoff import contact, payloads
+from core.handoff import names as n
+from core.handoff.delivery import officer_message_text
+from core.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATUS_OPEN, STATUS_RESOLVED, Ticket
+from core.handoff.office_hours import OfficeHours, format_moment
+from core.handoff.repository import NewTicket, TicketRepository, TranscriptLine, ticket_repository
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +163,11 @@ def _reset_form() -> List[Dict[str, Any]]:
     ]
 
 
-def _leave_form(dispatcher: CollectingDispatcher, response: str) -> Dict[Text, Any]:
+def _leave_form(dispatcher: CollectingDispatcher, response: str) -> Dict[str, Any]:
     """A form validation's answer that ends the contact form without a ticket (the user gave up or refused
     consent): say ``response``, empty the form; ``ValidateHandoffForm.run`` then makes the bot listen."""
     dispatcher.utter_message(response=response)
-    values: Dict[Text, Any] = {event["name"]: None for event in _reset_form()}
+    values: Dict[str, Any] = {event["name"]: None for event in _reset_form()}
     values[n.REQUESTED_SLOT] = None
     return values
 
@@ -210,12 +211,12 @@ class ActionHandoffStart(Action):
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff_start"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         intent, _ = _intent(tracker)
         reason = tracker.get_slot(n.REASON) or {
             n.INTENT_NOT_HELPFUL: REASON_NOT_HELPFUL,
@@ -256,12 +257,12 @@ class ActionHandoffStart(Action):
 class ActionAskHandoffSummary(Action):
     """Ask for the one-line summary, offering the draft taken from the conversation when there is one."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_handoff_summary"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         draft = tracker.get_slot(n.SUMMARY_DRAFT)
         if draft:
             variant = domain["responses"]["utter_ask_handoff_summary_with_draft"][0]
@@ -278,12 +279,12 @@ class ValidateHandoffForm(FormValidationAction):
     """One ``validate_<slot>`` per question of the contact form. Giving up ("算了", "不用了", "唔使喇") at any
     question, or refusing consent, ends the form without a ticket (``_leave_form``)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_handoff_form"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         events = await super().run(dispatcher, tracker, domain)
         left = any(
             e.get("event") == "slot" and e.get("name") == n.REQUESTED_SLOT and e.get("value") is None for e in events
@@ -295,7 +296,7 @@ class ValidateHandoffForm(FormValidationAction):
 
     async def validate_handoff_topic(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if value is None:
             return {n.TOPIC: None}  # not answered yet (the form validates slots set before it starts)
         if contact.is_giving_up(str(value)):
@@ -304,7 +305,7 @@ class ValidateHandoffForm(FormValidationAction):
         if topic is None:
             dispatcher.utter_message(response="utter_handoff_invalid_topic")
             return {n.TOPIC: None}
-        result: Dict[Text, Any] = {n.TOPIC: topic}
+        result: Dict[str, Any] = {n.TOPIC: topic}
         text = str(value or "")
         if topic == contact.OTHER_TOPIC and len(contact.compact(text)) > 8 and not tracker.get_slot(n.SUMMARY_DRAFT):
             result[n.SUMMARY_DRAFT] = contact.one_line(text, SUMMARY_DRAFT_CHARS)
@@ -312,7 +313,7 @@ class ValidateHandoffForm(FormValidationAction):
 
     async def validate_handoff_summary(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if value is None:
             return {n.SUMMARY: None}  # not answered yet (the form validates slots set before it starts)
         text = str(value or "")
@@ -328,7 +329,7 @@ class ValidateHandoffForm(FormValidationAction):
 
     async def validate_handoff_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if value is None:
             return {n.CONTACT_NAME: None}  # not answered yet (the form validates slots set before it starts)
         if contact.is_giving_up(str(value)):
@@ -340,7 +341,7 @@ class ValidateHandoffForm(FormValidationAction):
 
     async def validate_handoff_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if value is None:
             return {n.PHONE: None}  # not answered yet (the form validates slots set before it starts)
         phone = contact.normalize_phone(str(value or ""))
@@ -352,7 +353,7 @@ class ValidateHandoffForm(FormValidationAction):
 
     async def validate_handoff_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if value is None:
             return {n.CONSENT: None}  # not answered yet (the form validates slots set before it starts)
         if value is True:
@@ -377,12 +378,12 @@ class ActionHandoffCancel(Action):
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff_cancel"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         if (tracker.active_loop or {}).get("name") == n.HANDOFF_FORM:
             dispatcher.utter_message(response="utter_handoff_cancelled")
             return [ActiveLoop(None), SlotSet(n.REQUESTED_SLOT, None), *_reset_form()]
@@ -409,12 +410,12 @@ class ActionHandoffSubmit(Action):
         self.repository_scope = repository_scope
         self.clock = clock
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff_submit"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         channel = tracker.get_latest_input_channel() or "rest"
         moment = self.clock()
         new = NewTicket(
@@ -472,12 +473,12 @@ class ValidateHandoffChatForm(FormValidationAction):
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_handoff_chat_form"
 
     async def validate_handoff_relay(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if value is None:
             return {n.RELAY: None}  # the form starting: no message to relay yet
         text = original_user_text(tracker).strip()
@@ -527,12 +528,12 @@ class ValidateHandoffChatForm(FormValidationAction):
 class ActionAskHandoffRelay(Action):
     """The relay form "asks" for the next message silently: while a ticket is open the bot does not answer."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_handoff_relay"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         return []
 
 
@@ -543,12 +544,12 @@ class ActionHandoffRelayEnd(Action):
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff_relay_end"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         events = [SlotSet(n.TICKET, None), SlotSet(n.RELAY, None)]
         with self.repository_scope() as tickets:
             ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET), user_channel(tracker))
@@ -585,12 +586,12 @@ class ActionTicketStatus(Action):
         self.repository_scope = repository_scope
         self.clock = clock
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ticket_status"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         with self.repository_scope() as tickets:
             mine = tickets.tickets_of(tracker.sender_id, limit=5, channel=user_channel(tracker))
             if not mine:
@@ -608,12 +609,12 @@ class ActionHandoffRate(Action):
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff_rate"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         rating = None
         for entity in tracker.latest_message.get("entities") or []:
             if entity.get("entity") == n.ENTITY_RATING:
@@ -640,13 +641,13 @@ class ActionSessionStart(Action):
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
-        events: List[Dict[Text, Any]] = [SessionStarted()]
+    ) -> List[Dict[str, Any]]:
+        events: List[Dict[str, Any]] = [SessionStarted()]
         try:
             with self.repository_scope() as tickets:
                 # not one the user left with 结束人工

@@ -9,12 +9,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.materials import names
-from actions.materials.comparison import compare
 from actions.materials.context import MaterialsContext
-from actions.materials.eligibility import address_rule, simple_dereg_verdict
-from actions.materials.rendering import address_verdict_messages, checklist_messages, dereg_verdict_messages
-from actions.materials.specs import HeldMaterials
 from actions.rendering import response_text
+from core.materials.comparison import compare
+from core.materials.eligibility import address_rule, simple_dereg_verdict
+from core.materials.rendering import address_verdict_messages, checklist_messages, dereg_verdict_messages
+from core.materials.specs import HeldMaterials
 
 DomainDict = Dict[str, Any]
 

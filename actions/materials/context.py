@@ -11,11 +11,11 @@ from typing import Any, Callable, ContextManager, Dict, List
 from rasa_sdk import Tracker
 
 from actions.materials import names
-from actions.materials.extraction import MaterialExtractor, Mention, get_extractor
-from actions.materials.flow import ANSWERED, ENTITY_TYPE, PROCEDURE, MaterialsState
-from actions.materials.parsing import Reader, default_reader, mask
-from actions.materials.repository import MaterialsRepository, materials_repository
-from actions.materials.schema import MaterialsKnowledge, load_knowledge
+from core.materials.extraction import MaterialExtractor, Mention, get_extractor
+from core.materials.flow import ANSWERED, ENTITY_TYPE, PROCEDURE, MaterialsState
+from core.materials.parsing import Reader, default_reader, mask
+from core.materials.repository import MaterialsRepository, materials_repository
+from core.materials.schema import MaterialsKnowledge, load_knowledge
 
 RepositoryScope = Callable[[], ContextManager[MaterialsRepository]]
 

@@ -15,17 +15,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_base.schema import ENTITY_TYPES
 from actions.materials import names
-from actions.materials.comparison import compare
 from actions.materials.context import MaterialsContext, latest_intent
-from actions.materials.eligibility import ADDRESS_QUESTIONS, open_address_questions, open_exclusions
-from actions.materials.extraction import Mention
-from actions.materials.flow import ANSWERED, PROCEDURE, MaterialsState, current_procedure, open_questions, read_turn
-from actions.materials.rendering import checklist_messages
-from actions.materials.repository import SavedChecklist
-from actions.materials.specs import UNSURE, HeldMaterials
 from actions.rendering import response_text
+from core.knowledge.schema import ENTITY_TYPES
+from core.materials.comparison import compare
+from core.materials.eligibility import ADDRESS_QUESTIONS, open_address_questions, open_exclusions
+from core.materials.extraction import Mention
+from core.materials.flow import ANSWERED, PROCEDURE, MaterialsState, current_procedure, open_questions, read_turn
+from core.materials.rendering import checklist_messages
+from core.materials.repository import SavedChecklist
+from core.materials.specs import UNSURE, HeldMaterials
 
 DomainDict = Dict[str, Any]
 

@@ -3,7 +3,7 @@
 While the user chats in a ticket, the relay form's validation sends the officer's waiting replies with each turn.
 After 结束人工 the bot answers again and no hand-off action runs, so the input channels wrap Rasa's message handler
 with ``with_officer_replies``: after the bot's answer, the replies waiting in the outbox for that user's left
-ticket (actions/handoff/delivery.py: ``replies_for_returning_user``) go out on the same output channel. Each is
+ticket (core/handoff/delivery.py: ``replies_for_returning_user``) go out on the same output channel. Each is
 taken once, whichever comes first: this, the web page's poll or the WeChat push.
 """
 
@@ -21,7 +21,7 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 
 
 def _waiting_replies(sender_id: str, channel: str) -> List[str]:
-    from actions.handoff.delivery import replies_for_returning_user
+    from core.handoff.delivery import replies_for_returning_user
 
     return replies_for_returning_user(sender_id, channel)
 

@@ -54,8 +54,8 @@ from wechatpy.utils import check_signature
 
 from bot.channels.guard import TurnGuard
 from bot.channels.handoff import with_officer_replies
-from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
 from bot.channels.wechat_store import Buttons, TTLCache, WeChatStore, make_store
+from core.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
 
 log = logging.getLogger(__name__)
 

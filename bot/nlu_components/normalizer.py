@@ -1,4 +1,4 @@
-"""The NLU component that normalises what users type before it is tokenised (see bot/nlu_components/text.py).
+"""The NLU component that normalises what users type before it is tokenised (see core/text.py).
 
 Users write on phones: Traditional characters, Cantonese, full-width letters, typos and homophones (注消,
 营业执找, 个提户), pasted HTML, very long run-on text. This component turns all of that into plain Simplified
@@ -6,7 +6,7 @@ Mandarin so the rest of the pipeline (and the training data) sees one written fo
 
 1. Unicode NFKC (full-width → half-width), HTML tags and script/style blocks removed;
 2. Traditional → Simplified with OpenCC (``t2s``);
-3. Cantonese words and common typos → Mandarin, from ``lexicon/*.tsv`` (longest match first);
+3. Cantonese words and common typos → Mandarin, from ``knowledge/lexicon/*.tsv`` (longest match first);
 4. Latin letters lower-cased, whitespace collapsed, the text cut to ``max_chars``.
 
 It runs on the training data too, so training and prediction see the same forms.
@@ -14,7 +14,7 @@ It runs on the training data too, so training and prediction see the same forms.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -24,7 +24,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu_components.text import NO_CONTENT_MARK, has_content, normalize_text
+from core.text import NO_CONTENT_MARK, has_content, normalize_text
 
 __all__ = ["TextNormalizer", "normalize_text", "has_content", "NO_CONTENT_MARK"]
 
@@ -34,24 +34,24 @@ class TextNormalizer(GraphComponent):
     """Put first in the pipeline, before the tokenizer."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {"max_chars": 2000}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self.max_chars = int(config.get("max_chars", 2000))
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TextNormalizer":
+    ) -> TextNormalizer:
         return cls(config)
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         return ["opencc"]
 
     def _normalize(self, message: Message) -> None:

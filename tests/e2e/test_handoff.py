@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 import httpx
 import pytest
 
-from actions.handoff.office_hours import OfficeHours, format_moment
+from core.handoff.office_hours import OfficeHours, format_moment
 
 ADMIN = ("admin", "e2e-admin-password-123")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from actions.db import _make_engine
-from actions.materials.repository import MaterialsRepository
+from core.db import _make_engine
+from core.materials.repository import MaterialsRepository
 
 MILK_TEA = "我想在海珠开个奶茶店，个体户，现在只有身份证和租房合同"
 

@@ -121,7 +121,7 @@ def test_logs_do_not_reveal_secrets(running_bot, wechat_api):
 
 def test_officer_reply_reaches_the_wechat_user_by_the_api(running_bot, wechat_api, monkeypatch):
     """转人工 over WeChat (the consent button answered with its number), then the officer's reply is pushed as the
-    console pushes it (actions/handoff/delivery.py) through the channel's customer-service API client."""
+    console pushes it (core/handoff/delivery.py) through the channel's customer-service API client."""
     openid = "oE2eUser0000000000000000006"
 
     def say(text: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.answers import ActionAnswer, ActionClarify
-from actions.knowledge_base.repository import knowledge_repository
+from core.knowledge.repository import knowledge_repository
 
 
 def texts(dispatcher) -> str:
@@ -124,8 +124,8 @@ async def test_clarify_offers_close_entries_as_buttons(database, dispatcher, dom
 async def test_out_of_scope_is_recorded_for_staff_and_answered_politely(database, dispatcher, domain, tracker_for):
     from sqlalchemy import select
 
-    from actions.db import session_scope
-    from actions.knowledge_base.models import UnansweredQuestion
+    from core.db import session_scope
+    from core.knowledge.models import UnansweredQuestion
 
     await run(ActionClarify(), dispatcher, tracker_for("明天天气怎么样", "out_of_scope"), domain)
     assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
@@ -147,8 +147,8 @@ def test_slot_events_are_plain_rasa_events():
 async def test_a_staff_entry_asked_word_for_word_wins_over_the_nlu_topic(database, dispatcher, domain, tracker_for):
     from datetime import datetime
 
-    from actions.db import session_scope
-    from actions.knowledge_base.models import KnowledgeEntry
+    from core.db import session_scope
+    from core.knowledge.models import KnowledgeEntry
 
     with session_scope() as session:
         session.add(KnowledgeEntry(

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-import actions.faq_search as faq_search_module
-from actions.db import session_scope
-from actions.handoff.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP
-from actions.handoff.models import AuditEntry
-from actions.knowledge_base.models import KnowledgeEntry
+import core.knowledge.search as faq_search_module
+from core.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP
+from core.db import session_scope
+from core.handoff.models import AuditEntry
+from core.knowledge.models import KnowledgeEntry
 from tests.utils.curation import basic, csrf, entry_data, make_account, sign_in
 from webapp.app import create_app
 
@@ -85,7 +85,7 @@ def test_a_wrong_password_is_refused_audited_and_throttled(client, admin):
 
 
 def test_a_deactivated_account_cannot_use_the_api(client, admin):
-    from actions.handoff.accounts import account_repository
+    from core.accounts import account_repository
 
     with account_repository() as accounts:
         accounts.set_active(accounts.by_username("chief"), False)
@@ -304,7 +304,7 @@ def test_export_as_csv_and_xlsx(client, admin):
 
 
 def test_unanswered_groups_become_drafts(client, admin):
-    from actions.knowledge_base.repository import knowledge_repository
+    from core.knowledge.repository import knowledge_repository
 
     with knowledge_repository() as kb:
         for text in ("公司注销后公章怎么处理", "注销以后公章怎么办", "注销以后公章怎么办"):

@@ -10,11 +10,11 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-import actions.faq_search as faq_search_module
+import core.knowledge.search as faq_search_module
 from actions.answers import ActionAnswer, ActionClarify
-from actions.curation import diff
-from actions.curation.models import EntryVersion, ReviewRequest
-from actions.curation.repository import (
+from core.curation import diff
+from core.curation.models import EntryVersion, ReviewRequest
+from core.curation.repository import (
     Forbidden,
     InvalidEntry,
     NotFound,
@@ -22,11 +22,11 @@ from actions.curation.repository import (
     VersionConflict,
     curation_repository,
 )
-from actions.db import session_scope
-from actions.handoff.models import AuditEntry
-from actions.knowledge_base.loader import ANSWERS_DIR, seed
-from actions.knowledge_base.models import KnowledgeEntry
-from actions.knowledge_base.schema import load_topic_files
+from core.db import session_scope
+from core.handoff.models import AuditEntry
+from core.knowledge.loader import ANSWERS_DIR, seed
+from core.knowledge.models import KnowledgeEntry
+from core.knowledge.schema import load_topic_files
 from tests.utils.curation import ADMIN, EDITOR, OFFICER, entry_data
 
 NURSING = "政务中心有母婴室吗"
@@ -319,7 +319,7 @@ def test_every_change_is_in_the_audit_log_with_who_and_what(database):
 
 
 def test_make_kb_export_writes_staff_changes_that_the_seed_loader_accepts(database, tmp_path):
-    from actions.knowledge_base.export import export
+    from core.knowledge.export import export
 
     entry_id, _ = create()
     with curation_repository() as repo:

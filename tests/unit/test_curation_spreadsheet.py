@@ -11,12 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from actions.curation import spreadsheet
-from actions.curation.models import EntryVersion
-from actions.curation.repository import curation_repository
-from actions.curation.spreadsheet import COLUMNS, ImportRefused, import_file
-from actions.db import session_scope
-from actions.knowledge_base.models import KnowledgeEntry
+from core.curation import spreadsheet
+from core.curation.models import EntryVersion
+from core.curation.repository import curation_repository
+from core.curation.spreadsheet import COLUMNS, ImportRefused, import_file
+from core.db import session_scope
+from core.knowledge.models import KnowledgeEntry
 from tests.utils.curation import ADMIN, EDITOR, entry_data
 
 HEADERS = {key: header for key, header in COLUMNS}

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from actions.curation.repository import NotFound, curation_repository
-from actions.curation.unanswered import draft_from_group, group_texts, sparkline, unanswered_report
-from actions.db import session_scope
-from actions.knowledge_base.models import UnansweredQuestion
-from actions.knowledge_base.repository import knowledge_repository
+from core.curation.repository import NotFound, curation_repository
+from core.curation.unanswered import draft_from_group, group_texts, sparkline, unanswered_report
+from core.db import session_scope
+from core.knowledge.models import UnansweredQuestion
+from core.knowledge.repository import knowledge_repository
 from tests.utils.curation import ADMIN
 
 SEAL = ["公司注销后公章怎么处理", "注销以后公章怎么办", "注销了公章要交回吗", "公司注销后公章怎么处理"]
@@ -88,7 +88,7 @@ def test_sparklines_scale_to_the_busiest_bucket():
 
 
 def test_questions_handed_to_an_officer_are_included_once(database):
-    from actions.handoff.repository import NewTicket, ticket_repository
+    from core.handoff.repository import NewTicket, ticket_repository
 
     with ticket_repository() as tickets:
         for summary in ("注销以后公章怎么办", "公司注销后公章怎么处理"):

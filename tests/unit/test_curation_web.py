@@ -8,11 +8,11 @@ import io
 import pytest
 from starlette.testclient import TestClient
 
-import actions.faq_search as faq_search_module
-from actions.curation.repository import curation_repository
-from actions.db import session_scope
-from actions.knowledge_base.models import KnowledgeEntry
-from actions.knowledge_base.repository import knowledge_repository
+import core.knowledge.search as faq_search_module
+from core.curation.repository import curation_repository
+from core.db import session_scope
+from core.knowledge.models import KnowledgeEntry
+from core.knowledge.repository import knowledge_repository
 from tests.utils.curation import csrf, entry_data, form_data, make_account, sign_in
 from webapp.app import create_app
 

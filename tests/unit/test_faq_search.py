@@ -7,14 +7,14 @@ from datetime import datetime
 import pytest
 import yaml
 
-import actions.faq_search as faq
-from actions.db import session_scope
-from actions.faq_search import FaqIndex, FaqSearch, entity_type_in, intent_examples
-from actions.knowledge_base.models import STATUS_RETIRED, KnowledgeEntry
-from actions.knowledge_base.repository import knowledge_repository
-from actions.knowledge_base.schema import load_topic_files
-from actions.settings import KNOWLEDGE_DIR, PROJECT_ROOT
-from bot.nlu_components.text import normalize_text
+import core.knowledge.search as faq
+from core.db import session_scope
+from core.knowledge.models import STATUS_RETIRED, KnowledgeEntry
+from core.knowledge.repository import knowledge_repository
+from core.knowledge.schema import load_topic_files
+from core.knowledge.search import FaqIndex, FaqSearch, entity_type_in, intent_examples
+from core.settings import KNOWLEDGE_DIR, PROJECT_ROOT
+from core.text import normalize_text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionClarify
-from actions.handoff import REASON_KB_GAP, names, start_handoff_events
+from actions.handoff import REASON_KB_GAP, start_handoff_events
 from actions.handoff.actions import (
     ActionHandoffCancel,
     ActionHandoffRate,
@@ -25,9 +25,10 @@ from actions.handoff.actions import (
     summary_draft,
     transcript,
 )
-from actions.handoff.delivery import replies_for_returning_user
-from actions.handoff.models import AUTHOR_EVENT, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_OPEN, Officer
-from actions.handoff.repository import ticket_repository
+from core.handoff import names
+from core.handoff.delivery import replies_for_returning_user
+from core.handoff.models import AUTHOR_EVENT, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_OPEN, Officer
+from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 
 CHINA = ZoneInfo("Asia/Shanghai")

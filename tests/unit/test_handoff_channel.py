@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from actions.handoff.models import Officer
-from actions.handoff.repository import ticket_repository
 from bot.channels.handoff import with_officer_replies
 from bot.channels.rest import RestInput
+from core.handoff.models import Officer
+from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 
 
@@ -63,8 +63,7 @@ def test_the_rest_channel_keeps_its_name():
 
 
 async def test_a_database_problem_costs_only_the_replies(caplog):
-    from actions import db
-
+    from core import db
     db.configure("sqlite://")  # no tables
     assert await say("开公司要多久", sender="oSecretOpenId000000000001") == ["开公司一般0.5天办结。"]
     assert "could not be read" in caplog.text and "oSecretOpenId" not in caplog.text

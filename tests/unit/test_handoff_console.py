@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from actions.db import session_scope
-from actions.handoff.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP, SESSION_IDLE
-from actions.handoff.models import AuditEntry, ConsoleSession, Officer
-from actions.handoff.repository import ticket_repository
+from core.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP, SESSION_IDLE
+from core.db import session_scope
+from core.handoff.models import AuditEntry, ConsoleSession, Officer
+from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 from webapp.app import create_app
 
@@ -238,8 +238,8 @@ def test_changing_the_password_signs_out_everywhere(database):
 
 
 def test_the_first_administrator_from_the_settings(database, monkeypatch, capsys):
-    from actions.handoff.accounts import account_repository, seed_admin
-    from actions.settings import get_settings
+    from core.accounts import account_repository, seed_admin
+    from core.settings import get_settings
 
     # the database fixture already ran the seeders (a random password is printed once when CONSOLE_ADMIN_* is unset)
     with account_repository() as accounts:
@@ -323,7 +323,7 @@ def test_the_transcript_shows_button_clicks_not_payloads(database):
 
 
 def test_users_see_a_neutral_signature(database):
-    from actions.handoff.delivery import officer_message_text, public_officer_name
+    from core.handoff.delivery import officer_message_text, public_officer_name
 
     ticket_id, _number, token = open_ticket()
     with session_scope() as session:
@@ -363,7 +363,7 @@ def test_the_audit_log_has_labels_for_the_phone_layout(database):
 
 
 def test_reset_password_on_the_command_line(database, capsys):
-    from actions.handoff.accounts import main
+    from scripts.accounts import main
 
     client = officer_client(database, "qian")
     assert client.get("/console/queue").status_code == 200

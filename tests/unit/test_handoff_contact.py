@@ -1,10 +1,10 @@
-"""What the hand-off form accepts and how short replies are read (actions/handoff/contact.py)."""
+"""What the hand-off form accepts and how short replies are read (core/handoff/contact.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from actions.handoff import contact
+from core.handoff import contact
 
 
 @pytest.mark.parametrize(

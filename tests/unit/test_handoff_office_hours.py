@@ -1,4 +1,4 @@
-"""Office hours in China time with public holidays and make-up working days (actions/handoff/office_hours.py)."""
+"""Office hours in China time with public holidays and make-up working days (core/handoff/office_hours.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.handoff.office_hours import Holidays, OfficeHours, format_moment, load_holidays, parse_spec
+from core.handoff.office_hours import Holidays, OfficeHours, format_moment, load_holidays, parse_spec
 
 CHINA = ZoneInfo("Asia/Shanghai")
 DEFAULT = "mon-fri 09:00-12:00,14:00-18:00"

@@ -1,4 +1,4 @@
-"""Tickets in the database (actions/handoff/repository.py): creation, the outbox, claims, ratings."""
+"""Tickets in the database (core/handoff/repository.py): creation, the outbox, claims, ratings."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from actions.db import session_scope
-from actions.handoff.accounts import AccountRepository
-from actions.handoff.models import (
+from core.accounts import AccountRepository
+from core.db import session_scope
+from core.handoff.models import (
     AUTHOR_OFFICER,
     AUTHOR_SYSTEM,
     STATUS_ASSIGNED,
@@ -19,7 +19,7 @@ from actions.handoff.models import (
     Officer,
     Ticket,
 )
-from actions.handoff.repository import (
+from core.handoff.repository import (
     ClaimConflict,
     NewTicket,
     NotAllowed,
@@ -217,34 +217,3 @@ def test_a_user_who_goes_back_to_the_bot_leaves_the_ticket_open(database):
         tickets.come_back(ticket)
         assert not ticket.user_left and tickets.relayed_ticket_of("user-1").id == ticket_id
         assert ticket.messages[-1].text == "用户回到了人工对话。"
-
-
-def test_a_database_from_before_a_new_column_gets_it(tmp_path):
-    """``make db`` on an older database adds the optional columns new code reads (handoff_tickets.user_left_at)."""
-    from sqlalchemy import create_engine, inspect, text
-
-    from actions.db import create_schema
-
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    create_schema(engine)
-    with engine.begin() as connection:
-        connection.execute(text("ALTER TABLE handoff_tickets DROP COLUMN user_left_at"))
-    assert "user_left_at" not in {c["name"] for c in inspect(engine).get_columns("handoff_tickets")}
-    create_schema(engine)
-    assert "user_left_at" in {c["name"] for c in inspect(engine).get_columns("handoff_tickets")}
-    create_schema(engine)  # nothing left to add
-    engine.dispose()
-
-
-def test_a_user_is_a_channel_and_a_sender_id(database):
-    """REST spoofing: a REST client naming a WeChat user's openid as its sender sees none of their tickets."""
-    ticket_id, number, _ = open_ticket("oWeChatUser0001", channel="wechat")
-    with ticket_repository() as tickets:
-        assert tickets.active_ticket_of("oWeChatUser0001", "wechat").id == ticket_id
-        assert tickets.active_ticket_of("oWeChatUser0001", "rest") is None
-        assert tickets.ticket_of("oWeChatUser0001", number, "rest") is None
-        assert tickets.tickets_of("oWeChatUser0001", channel="rest") == []
-        assert tickets.relayed_ticket_of("oWeChatUser0001", "rest") is None
-        tickets.leave(tickets.ticket(ticket_id))
-        assert tickets.left_ticket_of("oWeChatUser0001", "rest") is None
-        assert tickets.left_ticket_of("oWeChatUser0001", "wechat").id == ticket_id

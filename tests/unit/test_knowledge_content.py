@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from actions import names
-from actions.knowledge_base.schema import ALL, ENTITY_TYPES, Entry, TopicFile, load_topic_files
+from core.knowledge.schema import ALL, ENTITY_TYPES, Entry, TopicFile, load_topic_files
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = ROOT / "knowledge" / "answers"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import db
-from actions.knowledge_base.loader import ANSWERS_DIR, seed
-from actions.knowledge_base.models import KnowledgeEntry
-from actions.knowledge_base.repository import KnowledgeRepository
-from actions.knowledge_base.schema import KnowledgeError, TopicFile, load_topic_files
+from core import db
+from core.knowledge.loader import ANSWERS_DIR, seed
+from core.knowledge.models import KnowledgeEntry
+from core.knowledge.repository import KnowledgeRepository
+from core.knowledge.schema import KnowledgeError, TopicFile, load_topic_files
 
 VALID_ENTRY = {
     "id": "demo.notice",
@@ -144,7 +144,7 @@ def test_the_file_name_must_be_the_topic(tmp_path):
 
 
 def test_export_writes_back_what_the_database_holds(tmp_path):
-    from actions.knowledge_base.export import export
+    from core.knowledge.export import export
 
     factory = _repo_with(tmp_path, topic(paraphrases=["简易注销公告几天"]))
     with factory.begin() as session:

@@ -14,11 +14,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from sanic import Sanic
 from sqlalchemy import create_engine, text
 
-from actions.db import get_engine
-from actions.handoff import names
 from actions.handoff.actions import ActionHandoffSubmit
-from actions.logs import install, redact
 from bot.channels.rest import RestInput
+from core.db import get_engine
+from core.handoff import names
+from core.logs import install, redact
 from tests.unit.test_handoff_actions import FORM, tracker
 
 PHONE = FORM[names.PHONE]

@@ -11,12 +11,12 @@ from typing import List
 
 from sqlalchemy import select, update
 
-from actions.curation import credentials
-from actions.db import session_scope
-from actions.handoff import accounts as accounts_module
-from actions.handoff.accounts import account_repository
-from actions.handoff.models import AuditEntry, ThrottleCounter
-from actions.handoff.throttle import (
+from core import accounts as accounts_module
+from core.accounts import account_repository
+from core.curation import credentials
+from core.db import session_scope
+from core.handoff.models import AuditEntry, ThrottleCounter
+from core.throttle import (
     ACCOUNT_BACKOFF,
     FREE_ACCOUNT_FAILURES,
     MAX_FAILURES_PER_ACCOUNT_AND_IP,

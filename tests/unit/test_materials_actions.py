@@ -7,10 +7,10 @@ from typing import Any, Dict
 
 import pytest
 
-from actions import db
 from actions.materials import names
 from actions.materials.actions import ActionAddressVerdict, ActionMaterialsChecklist, ActionSimpleDeregVerdict
-from actions.materials.repository import MaterialsRepository, materials_repository
+from core import db
+from core.materials.repository import MaterialsRepository, materials_repository
 
 
 def _text(dispatcher) -> str:

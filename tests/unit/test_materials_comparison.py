@@ -7,8 +7,8 @@ from typing import Dict, Set, Tuple
 
 import pytest
 
-from actions.knowledge_base.schema import ENTITY_TYPES
-from actions.materials.comparison import (
+from core.knowledge.schema import ENTITY_TYPES
+from core.materials.comparison import (
     DEPENDS,
     HAVE,
     LATER,
@@ -17,9 +17,9 @@ from actions.materials.comparison import (
     compare,
     open_conditions,
 )
-from actions.materials.repository import materials_repository
-from actions.materials.schema import load_knowledge
-from actions.materials.specs import KINDS, HeldMaterials
+from core.materials.repository import materials_repository
+from core.materials.schema import load_knowledge
+from core.materials.specs import KINDS, HeldMaterials
 
 # (kind, entity type) → the items a user with no materials is missing, whatever the conditions ("must hand in").
 # Written from ../shared/domain/materials.yaml, not derived from the knowledge files under test.

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from actions.knowledge_base.schema import ENTITY_TYPES
-from actions.materials.comparison import procedure_for
-from actions.materials.eligibility import (
+from core.knowledge.schema import ENTITY_TYPES
+from core.materials.comparison import procedure_for
+from core.materials.eligibility import (
     address_rule,
     exclusions_for,
     open_address_questions,
     open_exclusions,
     simple_dereg_verdict,
 )
-from actions.materials.schema import load_knowledge
+from core.materials.schema import load_knowledge
 
 
 @pytest.fixture(scope="module")

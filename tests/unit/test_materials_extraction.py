@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.materials.extraction import HAS, LACKS, MENTION, assign_polarity, get_extractor
-from actions.materials.schema import load_knowledge
+from core.materials.extraction import HAS, LACKS, MENTION, assign_polarity, get_extractor
+from core.materials.schema import load_knowledge
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from actions.materials import names
 from actions.materials.forms import ValidateAddressCheckForm, ValidateMaterialsForm, ValidateSimpleDeregForm
-from actions.materials.repository import materials_repository
+from core.materials.repository import materials_repository
 
 MILK_TEA = "我想在海珠开个奶茶店，个体户，现在只有身份证和租房合同"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.materials.parsing import default_reader, mask
-from actions.materials.specs import UNSURE
+from core.materials.parsing import default_reader, mask
+from core.materials.specs import UNSURE
 
 
 @pytest.fixture(scope="module")

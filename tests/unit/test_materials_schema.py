@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from actions.materials import names
-from actions.materials.loader import load_all
-from actions.materials.repository import materials_repository
-from actions.materials.schema import MATERIALS_DIR, MaterialsKnowledgeError, load_knowledge
+from core.materials.loader import load_all
+from core.materials.repository import materials_repository
+from core.materials.schema import MATERIALS_DIR, MaterialsKnowledgeError, load_knowledge
 
 
 @pytest.fixture(scope="module")

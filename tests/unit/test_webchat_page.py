@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.testclient import TestClient
 
 from actions.names import MAX_MESSAGE_CHARS
-from actions.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, get_settings
 from webapp.chat import routes as chat
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels import wechat_api
-from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, markdown_links_to_wechat, split_text, utf8_len
+from core import wechat_api
+from core.wechat_api import WeChatAPI, WeChatAPIError, markdown_links_to_wechat, split_text, utf8_len
 from tests.utils.wechat import StandInWeChatAPI
 
 APPID = "wx00000000000000a1"

@@ -22,8 +22,8 @@ from wechatpy.messages import ImageMessage, LocationMessage, TextMessage, VoiceM
 from wechatpy.replies import deserialize_reply
 
 from bot.channels.wechat import WeChatInput, WeChatSettings
-from bot.channels.wechat_api import WeChatAPI, utf8_len
 from bot.channels.wechat_store import RedisStore, WeChatStore
+from core.wechat_api import WeChatAPI, utf8_len
 from tests.utils.redis_server import redis_server
 from tests.utils.wechat import (
     ACCOUNT,

@@ -6,8 +6,8 @@ import base64
 import re
 from typing import Any, Dict
 
-from actions.curation.repository import Actor
-from actions.handoff.accounts import account_repository
+from core.accounts import account_repository
+from core.curation.repository import Actor
 
 PASSWORD_SUFFIX = "-password-123"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

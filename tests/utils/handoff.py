@@ -6,11 +6,11 @@ from __future__ import annotations
 import secrets
 from typing import Tuple
 
-from actions import db
-from actions.handoff import delivery
-from actions.handoff.accounts import account_repository
-from actions.handoff.models import Officer
-from actions.handoff.repository import NewTicket, TranscriptLine, ticket_repository
+from core import db
+from core.accounts import account_repository
+from core.handoff import delivery
+from core.handoff.models import Officer
+from core.handoff.repository import NewTicket, TranscriptLine, ticket_repository
 
 
 def open_ticket(database_url: str, sender_id: str, channel: str) -> Tuple[int, str]:

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, NoMatchFound, Route
 
-from actions.names import MAX_MESSAGE_CHARS
-from actions.settings import PROJECT_ROOT, get_settings
+from core.messages import MAX_MESSAGE_CHARS
+from core.settings import PROJECT_ROOT, get_settings
 
 STATIC_DIR = PROJECT_ROOT / "webapp" / "static" / "chat"
 ASSETS = ("chat.css", "chat.js", "vendor/socket.io.min.js")

@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from actions.handoff.delivery import public_officer_name
-from actions.handoff.models import AUTHOR_OFFICER
-from actions.handoff.repository import ticket_repository
+from core.handoff.delivery import public_officer_name
+from core.handoff.models import AUTHOR_OFFICER
+from core.handoff.repository import ticket_repository
 
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 

@@ -2,7 +2,7 @@
 
 Staff list, search, create, edit, publish, retire and roll back FAQ/knowledge entries, preview which entry the bot
 would answer a question with, turn groups of unanswered questions into drafts, review editors' changes, and
-import/export spreadsheets. The logic lives in ``actions.curation``; these handlers read the request, check who is
+import/export spreadsheets. The logic lives in ``core.curation``; these handlers read the request, check who is
 asking, run one short transaction in the thread pool and render a page or JSON. The API is documented in
 docs/console-api.md.
 
@@ -26,9 +26,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from actions.curation import credentials, diff, spreadsheet, unanswered
-from actions.curation.preview import preview
-from actions.curation.repository import (
+from core.accounts import account_repository
+from core.curation import credentials, diff, spreadsheet, unanswered
+from core.curation.preview import preview
+from core.curation.repository import (
     Actor,
     CurationError,
     CurationRepository,
@@ -36,11 +37,10 @@ from actions.curation.repository import (
     china_today,
     curation_repository,
 )
-from actions.curation.spreadsheet import ImportRefused
-from actions.curation.validation import EDITABLE, LABELS, STATUS_LABELS, STATUSES, normalise
-from actions.handoff.accounts import account_repository
-from actions.handoff.models import ROLE_ADMIN, ROLE_EDITOR
-from actions.knowledge_base.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED, KnowledgeEntry
+from core.curation.spreadsheet import ImportRefused
+from core.curation.validation import EDITABLE, LABELS, STATUS_LABELS, STATUSES, normalise
+from core.handoff.models import ROLE_ADMIN, ROLE_EDITOR
+from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED, KnowledgeEntry
 from webapp.console import security, views
 from webapp.console.security import PREFIX, Auth
 

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from actions.handoff.accounts import SESSION_MAX_AGE, account_repository
-from actions.settings import get_settings
+from core.accounts import SESSION_MAX_AGE, account_repository
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

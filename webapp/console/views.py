@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from actions.handoff import contact, delivery, payloads
-from actions.handoff.accounts import MIN_PASSWORD_LENGTH, AccountRepository, account_repository
-from actions.handoff.models import (
+from core.accounts import MIN_PASSWORD_LENGTH, AccountRepository, account_repository
+from core.handoff import contact, delivery, payloads
+from core.handoff.models import (
     ACTIVE_STATUSES,
     AUTHOR_BOT,
     AUTHOR_EVENT,
@@ -35,9 +35,9 @@ from actions.handoff.models import (
     Ticket,
     TicketMessage,
 )
-from actions.handoff.office_hours import OfficeHours, format_moment, load_holidays, parse_spec
-from actions.handoff.repository import ClaimConflict, NotAllowed, TicketRepository, ticket_repository
-from actions.settings import get_settings
+from core.handoff.office_hours import OfficeHours, format_moment, load_holidays, parse_spec
+from core.handoff.repository import ClaimConflict, NotAllowed, TicketRepository, ticket_repository
+from core.settings import get_settings
 from webapp.console import security
 from webapp.console.security import PREFIX, Auth
 

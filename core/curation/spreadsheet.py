@@ -1,0 +1,403 @@
+"""Export and import of the knowledge entries as .xlsx (openpyxl) and .csv, because staff work in spreadsheets.
+
+One row per entry, Chinese column headers (the English field names are accepted too). An import is checked row
+by row with the same rules and permissions as an edit in the console, inside one transaction: if any row has a
+problem, nothing is applied and every problem is reported with its row number and column. A row with a 编号 (id)
+changes that entry and must carry the 版本 (version) it was exported at, so an entry someone changed since the
+export is not overwritten; a row without one creates an entry. Only the columns present in the file are changed.
+
+Cells that a spreadsheet would run as a formula (starting with = + - @) are written as text: typed as strings in
+.xlsx, prefixed with ' in .csv (and the prefix is removed again on import).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from sqlalchemy import select
+
+from core.curation.repository import (
+    Actor,
+    CurationError,
+    CurationRepository,
+    InvalidEntry,
+    VersionConflict,
+    china_today,
+)
+from core.curation.validation import LABELS, STATUS_LABELS, clean_text
+from core.knowledge.models import KnowledgeEntry, Topic
+
+MAX_BYTES = 5 * 1024 * 1024
+# an .xlsx is a zip: the sum of its members' unpacked sizes (far above a normal export of 2,000 rows)
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 2000
+MAX_COLUMNS = 40
+
+# (field, header); fields marked read-only are exported for information and ignored on import
+COLUMNS: Sequence[Tuple[str, str]] = (
+    ("id", "编号"),
+    ("topic_id", "主题"),
+    ("status", "状态"),
+    ("question", "标准问题"),
+    ("paraphrases", "相似问法（每行一条）"),
+    ("answer", "答案"),
+    ("to_confirm", "待确认事项"),
+    ("source", "来源"),
+    ("source_url", "来源链接"),
+    ("rule_date", "规定日期"),
+    ("reviewed", "复核日期"),
+    ("version", "版本（勿改）"),
+    ("intent", "关联意图（只读）"),
+    ("updated_by", "最后修改人（只读）"),
+    ("updated_at", "最后修改时间（只读）"),
+)
+READ_ONLY = ("intent", "updated_by", "updated_at")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_STATUS_WORDS = {**{label: status for status, label in STATUS_LABELS.items()}, "停用": "retired", "发布": "published"}
+
+
+def _header_key(header: str) -> Optional[str]:
+    text = clean_text(header, multiline=False).lower()
+    for key, label in COLUMNS:
+        if text in (key, label.lower(), label.split("（")[0].lower()):
+            return key
+    aliases = {"topic": "topic_id", "version": "version", "题目": "question", "问题": "question", "标准问": "question"}
+    return aliases.get(text)
+
+
+# ---- export -----------------------------------------------------------------------------------------------------------
+
+
+def export_rows(session, status: str = "") -> List[Dict[str, str]]:
+    """One dict per entry (header → text), in topic and id order."""
+    titles = {t.id: t.title for t in session.execute(select(Topic)).scalars()}
+    query = select(KnowledgeEntry).order_by(KnowledgeEntry.topic_id, KnowledgeEntry.id)
+    if status:
+        query = query.where(KnowledgeEntry.status == status)
+    rows = []
+    for entry in session.execute(query).scalars():
+        values = {
+            "id": entry.id,
+            "topic_id": titles.get(entry.topic_id, entry.topic_id),
+            "status": STATUS_LABELS.get(entry.status, entry.status),
+            "question": entry.question,
+            "paraphrases": "\n".join(entry.paraphrases or []),
+            "answer": entry.answer or "",
+            "to_confirm": entry.to_confirm or "",
+            "source": entry.source or "",
+            "source_url": entry.source_url or "",
+            "rule_date": entry.rule_date or "",
+            "reviewed": entry.reviewed or "",
+            "version": str(entry.version),
+            "intent": entry.intent or "",
+            "updated_by": entry.updated_by or "",
+            "updated_at": entry.updated_at.strftime("%Y-%m-%d %H:%M UTC") if entry.updated_at else "",
+        }
+        rows.append({header: values[key] for key, header in COLUMNS})
+    return rows
+
+
+def to_csv(rows: List[Dict[str, str]]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([header for _key, header in COLUMNS])
+    for row in rows:
+        writer.writerow([_csv_safe(row[header]) for _key, header in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_safe(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def to_xlsx(rows: List[Dict[str, str]], topics: Iterable[Topic]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "问答"
+    headers = [header for _key, header in COLUMNS]
+    sheet.append(headers)
+    widths = {"question": 30, "paraphrases": 30, "answer": 60, "to_confirm": 30, "source": 30, "source_url": 24}
+    for index, (key, _header) in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font = Font(bold=True, color="FFFFFF" if key not in READ_ONLY else "000000")
+        cell.fill = PatternFill("solid", fgColor="0B3D6B" if key not in READ_ONLY else "D9D9D9")
+        sheet.column_dimensions[cell.column_letter].width = widths.get(key, 14)
+    for r, row in enumerate(rows, start=2):
+        for c, header in enumerate(headers, start=1):
+            cell = sheet.cell(row=r, column=c)
+            cell.value = row[header]
+            cell.data_type = "s"  # text, never a formula
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "B2"
+    notes = book.create_sheet("说明")
+    for line in _instructions(topics):
+        notes.append([line])
+        notes.cell(row=notes.max_row, column=1).data_type = "s"
+    notes.column_dimensions["A"].width = 110
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _instructions(topics: Iterable[Topic]) -> List[str]:
+    return [
+        "海珠商事登记助手 · 问答导入导出说明",
+        "1. 修改已有问答：保留「编号」和「版本（勿改）」两列，只改需要改的单元格。导出后别人若又改过这条问答，导入会被拒绝，请重新导出。",
+        "2. 新增问答：「编号」留空（或填写小写英文编号），「版本」留空。",
+        "3. 状态：草稿 / 已发布 / 已停用（也可写 draft / published / retired）。留空表示不改变（新增时为草稿）。",
+        "4. 相似问法：每行一条（单元格内换行），也可用 | 分隔。",
+        "5. 规定日期：YYYY、YYYY-MM 或 YYYY-MM-DD；复核日期：YYYY-MM-DD。发布的问答必须填写答案、来源和日期。",
+        "6. 答案里不能出现「待确认」；没有权威来源确认的内容写在「待确认事项」里。",
+        "7. 导入时逐行检查：只要有一行有错，整个文件都不会导入，并列出每一行的问题。标灰的列只读，导入时忽略。",
+        f"8. 导出日期：{china_today()}。主题可填名称或英文编号：",
+        *[f"   {t.title}（{t.id}）" for t in topics],
+    ]
+
+
+# ---- import -----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RowProblem:
+    row: int  # the row number as the spreadsheet shows it (header = 1); 0 for the whole file
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"第 {self.row} 行" if self.row else "文件"
+        return f"{where}{'「' + self.column + '」' if self.column else ''}：{self.message}"
+
+
+@dataclass
+class ImportResult:
+    created: List[str] = field(default_factory=list)
+    updated: List[str] = field(default_factory=list)
+    unchanged: List[str] = field(default_factory=list)
+    problems: List[RowProblem] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        verb = "检查通过，可以导入" if self.dry_run else "已导入"
+        return f"{verb}：新增 {len(self.created)} 条，修改 {len(self.updated)} 条，未变 {len(self.unchanged)} 条。"
+
+
+class ImportRefused(CurationError):
+    """The file, or one of its rows, has problems: nothing was imported."""
+
+    status = 400
+    code = "import_refused"
+
+    def __init__(self, problems: List[RowProblem]) -> None:
+        super().__init__(f"导入被拒绝，没有任何修改：共 {len(problems)} 个问题，请修改表格后重新导入。")
+        self.problems = problems
+
+
+def read_table(content: bytes, filename: str) -> List[Tuple[int, Dict[str, Any]]]:
+    """The data rows of an .xlsx or .csv file as (row number, field → raw value); raises ImportRefused."""
+    if not content:
+        raise ImportRefused([RowProblem(0, "", "文件是空的")])
+    if len(content) > MAX_BYTES:
+        raise ImportRefused([RowProblem(0, "", f"文件太大（最多 {MAX_BYTES // (1024 * 1024)} MB）")])
+    name = (filename or "").lower()
+    if name.endswith(".xlsx") or content[:2] == b"PK":
+        table = _xlsx_rows(content)
+    elif name.endswith(".csv") or name.endswith(".txt") or not name:
+        table = _csv_rows(content)
+    else:
+        raise ImportRefused([RowProblem(0, "", "只支持 .xlsx 和 .csv 文件")])
+    if not table:
+        raise ImportRefused([RowProblem(0, "", "文件里没有表头")])
+    header, *body = table
+    keys: List[Optional[str]] = []
+    problems: List[RowProblem] = []
+    for text in header[:MAX_COLUMNS]:
+        label = clean_text(text, multiline=False)
+        key = _header_key(label) if label else None
+        if label and key is None:
+            problems.append(RowProblem(1, label[:30], "无法识别的列名（请使用导出文件的表头）"))
+        if key is not None and key in keys:
+            problems.append(RowProblem(1, label[:30], "列名重复"))
+        keys.append(key)
+    if "question" not in keys and "id" not in keys:
+        problems.append(RowProblem(1, "", "缺少「标准问题」列"))
+    if len(body) > MAX_ROWS:
+        problems.append(RowProblem(0, "", f"行数太多（最多 {MAX_ROWS} 行），请分批导入"))
+    if problems:
+        raise ImportRefused(problems)
+    rows = []
+    for number, cells in enumerate(body, start=2):
+        values = {key: _unescape(cells[i]) if i < len(cells) else None for i, key in enumerate(keys) if key}
+        if any(clean_text(v) for v in values.values()):
+            rows.append((number, values))
+    return rows
+
+
+def _unescape(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] and value[1] in "=+-@\t\r":
+        return value[1:]
+    return value
+
+
+def _unreadable(exc: BaseException) -> ImportRefused:
+    return ImportRefused([RowProblem(0, "", f"无法读取 .xlsx 文件（{type(exc).__name__}），请用 Excel 或 WPS 另存后再试")])
+
+
+def _check_unpacked_size(content: bytes) -> None:
+    """Refuse a package whose members would unpack to more than MAX_UNPACKED_BYTES, from the zip directory alone
+    (zipfile never inflates a member past the size its directory declares, so the check cannot be lied to)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            unpacked = sum(item.file_size for item in package.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _unreadable(exc) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        limit = MAX_UNPACKED_BYTES // (1024 * 1024)
+        raise ImportRefused([RowProblem(0, "", f"文件解压后太大（最多 {limit} MB），请删除过长的内容后再导入")])
+
+
+def _xlsx_rows(content: bytes) -> List[List[Any]]:
+    from openpyxl import load_workbook
+
+    _check_unpacked_size(content)
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file, not our bug
+        raise _unreadable(exc) from exc
+    try:
+        sheet = book.worksheets[0]
+        table = []
+        for cells in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            table.append(list(cells))
+            if len(table) > MAX_ROWS + 1:
+                break
+        while table and not any(v not in (None, "") for v in table[-1]):
+            table.pop()
+        return table
+    except Exception as exc:  # noqa: BLE001 - read-only sheets are parsed while iterating: broken XML shows here
+        raise _unreadable(exc) from exc
+    finally:
+        book.close()
+
+
+def _csv_rows(content: bytes) -> List[List[Any]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes nearly anything
+        raise ImportRefused([RowProblem(0, "", "无法识别文件编码，请另存为「CSV UTF-8」")])
+    if "\x00" in text:
+        raise ImportRefused([RowProblem(0, "", "这不是文本格式的 CSV 文件")])
+    try:
+        table = []
+        for cells in csv.reader(io.StringIO(text, newline="")):
+            table.append(cells[:MAX_COLUMNS])
+            if len(table) > MAX_ROWS + 1:
+                break
+        return table
+    except csv.Error as exc:
+        raise ImportRefused([RowProblem(0, "", f"CSV 格式有误：{exc}")]) from exc
+
+
+def import_rows(
+    repo: CurationRepository, rows: List[Tuple[int, Dict[str, Any]]], actor: Actor, note: str = "", dry_run: bool = False
+) -> ImportResult:
+    """Apply every row in the caller's transaction, or raise ImportRefused listing every problem (the caller's
+    transaction then rolls back, so nothing of the file is kept). ``dry_run`` checks and then raises too."""
+    result = ImportResult(dry_run=dry_run)
+    seen: Dict[str, int] = {}
+    for number, values in rows:
+        entry_id = clean_text(values.get("id"), multiline=False)
+        if entry_id and entry_id in seen:
+            result.problems.append(RowProblem(number, LABELS["id"], f"编号 {entry_id} 与第 {seen[entry_id]} 行重复"))
+            continue
+        if entry_id:
+            seen[entry_id] = number
+        data = {k: v for k, v in values.items() if k not in ("id", "version") and k not in READ_ONLY}
+        if "status" in data:
+            word = clean_text(data["status"], multiline=False)
+            data["status"] = _STATUS_WORDS.get(word, word.lower())
+        where = f"导入{('（' + note + '）') if note else ''}第 {number} 行"
+        try:
+            existing = repo.find(entry_id) if entry_id else None
+            if existing is None:
+                change = repo.create(data, actor, entry_id or None, note=where)
+                result.created.append(change.entry.id)
+                continue
+            for key in ("status", "topic_id"):
+                if key in data and not clean_text(data[key]):
+                    del data[key]
+            version = _version(values.get("version"))
+            if version is None:
+                raise InvalidEntry({"version": "修改已有问答需要「版本」列（导出时自动带出，请勿修改）"})
+            change = repo.update(entry_id, data, version, actor, note=where)
+            (result.updated if change.version else result.unchanged).append(entry_id)
+        except InvalidEntry as exc:
+            result.problems.extend(RowProblem(number, LABELS.get(k, k), v) for k, v in exc.errors.items())
+            if not exc.errors:
+                result.problems.append(RowProblem(number, "", exc.message))
+        except CurationError as exc:
+            result.problems.append(RowProblem(number, "", exc.message))
+            if isinstance(exc, VersionConflict) and exc.current is None:
+                break  # a save raced this import: the transaction is spoilt, stop here (nothing is kept)
+    if result.problems:
+        raise ImportRefused(result.problems)
+    if not dry_run:
+        repo.audit(
+            actor,
+            "faq_import",
+            f"{note}：新增 {len(result.created)}，修改 {len(result.updated)}，未变 {len(result.unchanged)}",
+        )
+    return result
+
+
+def _version(value: Any) -> Optional[int]:
+    text = clean_text(value, multiline=False)
+    if not text:
+        return None
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
+
+
+
+def import_file(content: bytes, filename: str, actor: Actor, dry_run: bool = False) -> ImportResult:
+    """Read and import a file in one transaction of its own: all rows or none. A refused import is audited."""
+    from core.db import session_factory, session_scope
+
+    note = clean_text(filename, multiline=False)[-80:] or "表格"
+    try:
+        rows = read_table(content, filename)
+        session = session_factory()()
+        try:
+            result = import_rows(CurationRepository(session), rows, actor, note=note, dry_run=dry_run)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+    except ImportRefused as refused:
+        if not dry_run:
+            with session_scope() as session:
+                CurationRepository(session).audit(actor, "faq_import_refused", f"{note}：{len(refused.problems)} 个问题")
+        raise

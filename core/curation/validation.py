@@ -1,0 +1,218 @@
+"""The fields staff edit, their Chinese labels, and the checks an entry must pass.
+
+The rules are those of ``core.knowledge.schema`` (the seed files' schema): a source, a rule date, a review
+date, an answer of 10–1800 characters with no 〔待确认〕 in it. Each problem is reported per field, in Chinese, so
+the console and the API can show it next to the field. A draft may still lack its answer, source and dates; it
+must be complete to be published.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from pydantic import ValidationError
+
+from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED
+from core.knowledge.schema import Entry
+
+STATUSES = (STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED)
+STATUS_LABELS = {STATUS_DRAFT: "草稿", STATUS_PUBLISHED: "已发布", STATUS_RETIRED: "已停用"}
+
+# fields staff edit (console form, API, spreadsheet), in display order
+EDITABLE = ("topic_id", "question", "paraphrases", "answer", "to_confirm", "source", "source_url", "rule_date", "reviewed")
+# fields a version keeps: the editable ones, the status, and what ties a seed entry to the NLU
+SNAPSHOT_FIELDS = EDITABLE + ("status", "intent", "entity_types", "buttons")
+# may be empty in a draft, required to publish
+REQUIRED_TO_PUBLISH = ("answer", "source", "rule_date", "reviewed")
+
+LABELS = {
+    "id": "编号",
+    "topic_id": "主题",
+    "question": "标准问题",
+    "paraphrases": "相似问法",
+    "answer": "答案",
+    "to_confirm": "待确认事项",
+    "source": "来源",
+    "source_url": "来源链接",
+    "rule_date": "规定日期",
+    "reviewed": "复核日期",
+    "status": "状态",
+    "intent": "关联意图",
+    "entity_types": "适用主体类型",
+    "buttons": "按钮",
+    "version": "版本",
+}
+
+MAX_QUESTION = 200
+MAX_PARAPHRASE = 200
+MAX_PARAPHRASES = 50
+MAX_ANSWER = 1800
+MIN_ANSWER = 10
+MAX_TO_CONFIRM = 600
+MAX_SOURCE = 300
+MAX_SOURCE_URL = 500
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,79}$")
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_CONTROL = {"Cc", "Cf", "Cs", "Co"}
+
+
+def clean_text(value: Any, multiline: bool = True) -> str:
+    """``value`` as text: control characters removed (newlines kept in multi-line fields), ends trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (datetime, date)):
+        value = value.strftime("%Y-%m-%d")
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    kept = []
+    for char in text:
+        if char == "\n" and multiline:
+            kept.append(char)
+        elif char in "\n\t":
+            kept.append(" ")
+        elif unicodedata.category(char) not in _CONTROL or char == "\u200d":  # keep the emoji joiner
+            kept.append(char)
+    return "".join(kept).strip()
+
+
+def clean_list(value: Any) -> List[str]:
+    """Paraphrases from a list, or from text with one per line (also ``|`` or ``；`` between them)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else re.split(r"\n|\s*\|\s*|；", clean_text(value))
+    result: List[str] = []
+    for item in items:
+        text = clean_text(item, multiline=False)
+        if text and text not in result:
+            result.append(text)
+    return result
+
+
+def normalise(raw: Mapping[str, Any]) -> Dict[str, Any]:
+    """The known fields of ``raw`` as clean values (text trimmed, paraphrases a list, dates as text)."""
+    data: Dict[str, Any] = {}
+    if "topic" in raw and "topic_id" not in raw:
+        raw = {**raw, "topic_id": raw["topic"]}
+    for key in EDITABLE:
+        if key not in raw:
+            continue
+        if key == "paraphrases":
+            data[key] = clean_list(raw[key])
+        elif key in ("answer", "to_confirm"):
+            data[key] = clean_text(raw[key])
+        else:
+            data[key] = clean_text(raw[key], multiline=False)
+    if "status" in raw:
+        data["status"] = clean_text(raw["status"], multiline=False).lower()
+    return data
+
+
+def _check_date(value: str, full: bool) -> Optional[str]:
+    if not _DATE.match(value) or (full and len(value) != 10):
+        return "格式是 YYYY-MM-DD（如 2025-03-01）" if full else "格式是 YYYY、YYYY-MM 或 YYYY-MM-DD（如 2024-07-01）"
+    try:
+        datetime.strptime(value, {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}[len(value)])
+    except ValueError:
+        return "不是有效的日期"
+    return None
+
+
+def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
+    """Per-field problems (Chinese) of a complete entry ``data``; ``publish``: must it be complete?"""
+    errors: Dict[str, str] = {}
+    status = data.get("status") or STATUS_DRAFT
+    if status not in STATUSES:
+        errors["status"] = "状态只能是 draft（草稿）、published（已发布）或 retired（已停用）"
+    question = data.get("question") or ""
+    if not question:
+        errors["question"] = "请填写标准问题"
+    elif len(question) < 2:
+        errors["question"] = "标准问题至少 2 个字"
+    elif len(question) > MAX_QUESTION:
+        errors["question"] = f"标准问题最多 {MAX_QUESTION} 字（现在 {len(question)} 字）"
+    paraphrases = data.get("paraphrases") or []
+    if len(paraphrases) > MAX_PARAPHRASES:
+        errors["paraphrases"] = f"相似问法最多 {MAX_PARAPHRASES} 条（现在 {len(paraphrases)} 条）"
+    else:
+        too_long = [p for p in paraphrases if len(p) > MAX_PARAPHRASE]
+        if too_long:
+            errors["paraphrases"] = f"每条相似问法最多 {MAX_PARAPHRASE} 字：「{too_long[0][:20]}…」太长"
+    answer = data.get("answer") or ""
+    if "待确认" in answer:
+        errors["answer"] = "答案里不能出现「待确认」：请把没有权威来源确认的内容写在「待确认事项」里"
+    elif len(answer) > MAX_ANSWER:
+        errors["answer"] = f"答案最多 {MAX_ANSWER} 字（现在 {len(answer)} 字；机器人会分段发送）"
+    elif answer and len(answer) < MIN_ANSWER:
+        errors["answer"] = f"答案至少 {MIN_ANSWER} 个字"
+    if len(data.get("to_confirm") or "") > MAX_TO_CONFIRM:
+        errors["to_confirm"] = f"待确认事项最多 {MAX_TO_CONFIRM} 字"
+    source = data.get("source") or ""
+    if len(source) > MAX_SOURCE:
+        errors["source"] = f"来源最多 {MAX_SOURCE} 字"
+    elif source and len(source) < 4:
+        errors["source"] = "来源至少 4 个字：写明文件名称和条款，或网址"
+    source_url = data.get("source_url") or ""
+    if source_url and (len(source_url) > MAX_SOURCE_URL or not re.match(r"^https?://\S+$", source_url)):
+        if not source_url.startswith("seed: "):
+            errors["source_url"] = "来源链接须是以 http:// 或 https:// 开头的网址（最多 500 字符）"
+    for key, full in (("rule_date", False), ("reviewed", True)):
+        value = data.get(key) or ""
+        if value:
+            problem = _check_date(value, full)
+            if problem:
+                errors[key] = f"{LABELS[key]}{problem}"
+    if publish:
+        missing = {
+            "answer": "发布前请填写答案",
+            "source": "发布前请填写来源（文件名称和条款，或网址）",
+            "rule_date": "发布前请填写规定日期（YYYY、YYYY-MM 或 YYYY-MM-DD）",
+            "reviewed": "发布前请填写复核日期（YYYY-MM-DD）",
+        }
+        for key in REQUIRED_TO_PUBLISH:
+            if not data.get(key):
+                errors.setdefault(key, missing[key])
+        if not errors:
+            errors.update(_schema_problems(data))
+    return errors
+
+
+def _schema_problems(data: Mapping[str, Any]) -> Dict[str, str]:
+    """The seed files' schema as the final word, for anything the checks above let through."""
+    try:
+        Entry(
+            id=data.get("id") or "staff.check",
+            intent=data.get("intent"),
+            entity_types=list(data.get("entity_types") or ["all"]),
+            question=data.get("question") or "",
+            paraphrases=list(data.get("paraphrases") or []),
+            answer=data.get("answer") or "",
+            to_confirm=data.get("to_confirm") or None,
+            buttons=list(data.get("buttons") or []),
+            source=data.get("source") or "",
+            source_url=data.get("source_url") or None,
+            rule_date=data.get("rule_date") or "",
+            reviewed=data.get("reviewed") or "",
+        )
+    except ValidationError as exc:
+        errors: Dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error.get("loc") else "answer"
+            errors.setdefault(field, f"{LABELS.get(field, field)}不符合知识库规则：{error['msg']}")
+        return errors
+    return {}
+
+
+def check_id(entry_id: str) -> Optional[str]:
+    if not ID_PATTERN.match(entry_id or ""):
+        return "编号只能用小写英文字母、数字、下划线和点，以字母开头（最多 80 位）"
+    return None
+
+
+def describe_errors(errors: Mapping[str, str]) -> List[Tuple[str, str]]:
+    """(label, message) pairs in field order, for a list on a page or in a spreadsheet report."""
+    order = {name: i for i, name in enumerate(("id",) + SNAPSHOT_FIELDS + ("version",))}
+    return [(LABELS.get(k, k), v) for k, v in sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))]

@@ -1,0 +1,250 @@
+"""Tables of the hand-off: tickets with their messages, status history and staff notes; console accounts,
+sessions, login attempts and the audit log. Times are naive UTC (``datetime.utcnow``), shown in China time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import relationship
+
+from core.db import Base
+
+# ticket states
+STATUS_OPEN = "open"  # waiting for an officer to claim it
+STATUS_ASSIGNED = "assigned"  # an officer owns it
+STATUS_RESOLVED = "resolved"  # the officer resolved it
+STATUS_CLOSED = "closed"  # the user cancelled the ticket (取消人工 before any officer replied)
+ACTIVE_STATUSES = (STATUS_OPEN, STATUS_ASSIGNED)
+FINAL_STATUSES = (STATUS_RESOLVED, STATUS_CLOSED)
+
+# message authors
+AUTHOR_USER = "user"
+AUTHOR_BOT = "bot"
+AUTHOR_OFFICER = "officer"
+AUTHOR_SYSTEM = "system"  # notices to the user (resolved …)
+AUTHOR_EVENT = "event"  # a line for staff in the transcript (the user left the chat / came back); never sent
+OUTGOING_AUTHORS = (AUTHOR_OFFICER, AUTHOR_SYSTEM)  # messages that must reach the user
+
+# console roles
+ROLE_ADMIN = "admin"
+ROLE_OFFICER = "officer"
+ROLE_EDITOR = "editor"  # curates the FAQ/knowledge entries (actions/curation); no tickets
+ROLES = (ROLE_ADMIN, ROLE_OFFICER, ROLE_EDITOR)
+
+
+class Officer(Base):
+    """A console account: a CBSO officer, or an administrator who also manages accounts and settings."""
+
+    __tablename__ = "console_officers"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(40), nullable=False, unique=True)
+    display_name = Column(String(40), nullable=False)
+    password_hash = Column(String(200), nullable=False)
+    role = Column(String(16), nullable=False, default=ROLE_OFFICER)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    last_login_at = Column(DateTime)
+
+    tickets = relationship("Ticket", back_populates="assigned_officer", foreign_keys="Ticket.assigned_officer_id")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    def __repr__(self) -> str:
+        return f"Officer({self.id!r}, {self.username!r}, role={self.role!r}, active={self.active!r})"
+
+
+class Ticket(Base):
+    """One hand-off: who asked (conversation id and channel), the form's answers, the state and the owner."""
+
+    __tablename__ = "handoff_tickets"
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(24), unique=True)
+    sender_id = Column(String(200), nullable=False, index=True)
+    channel = Column(String(32), nullable=False, default="rest")
+    poll_token_hash = Column(String(64), index=True)
+    reason = Column(String(24), nullable=False)
+    topic = Column(String(40), nullable=False)
+    summary = Column(Text, nullable=False)
+    contact_name = Column(String(40), nullable=False)
+    phone = Column(String(24), nullable=False)
+    consent = Column(Boolean, nullable=False)
+    status = Column(String(16), nullable=False, default=STATUS_OPEN, index=True)
+    assigned_officer_id = Column(Integer, ForeignKey("console_officers.id"), index=True)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
+    updated_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    pickup_at = Column(DateTime, doc="when officers are expected to pick it up (the next opening hour)")
+    user_left_at = Column(
+        DateTime, doc="when the user went back to the bot (结束人工) while the ticket stays open; empty while they chat"
+    )
+    claimed_at = Column(DateTime)
+    closed_at = Column(DateTime)
+    rating = Column(Integer)
+    rated_at = Column(DateTime)
+
+    assigned_officer = relationship("Officer", back_populates="tickets", foreign_keys=[assigned_officer_id])
+    messages = relationship(
+        "TicketMessage", back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
+    )
+    status_changes = relationship(
+        "TicketStatusChange", back_populates="ticket", order_by="TicketStatusChange.id", cascade="all, delete-orphan"
+    )
+    notes = relationship("StaffNote", back_populates="ticket", order_by="StaffNote.id", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def user_left(self) -> bool:
+        """The user went back to the bot; officer replies reach them on their next message, a poll or a push."""
+        return self.user_left_at is not None
+
+    def __repr__(self) -> str:
+        return f"Ticket({self.id!r}, {self.number!r}, status={self.status!r}, topic={self.topic!r})"
+
+
+class TicketMessage(Base):
+    """A line of the transcript. Officer and system messages wait in this table (``delivered_at`` empty) until
+    the user's channel takes them: the outbox."""
+
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id"), nullable=False, index=True)
+    author = Column(String(16), nullable=False)
+    officer_id = Column(Integer, ForeignKey("console_officers.id"))
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    delivered_at = Column(DateTime, index=True)
+    delivered_via = Column(String(32))
+
+    ticket = relationship("Ticket", back_populates="messages")
+    officer = relationship("Officer")
+
+    def __repr__(self) -> str:
+        return f"TicketMessage({self.id!r}, ticket={self.ticket_id!r}, author={self.author!r})"
+
+
+class TicketStatusChange(Base):
+    __tablename__ = "handoff_status_changes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id"), nullable=False, index=True)
+    from_status = Column(String(16))
+    to_status = Column(String(16), nullable=False)
+    officer_id = Column(Integer, ForeignKey("console_officers.id"))
+    note = Column(String(200))
+    at = Column(DateTime, nullable=False, default=datetime.utcnow)
+
+    ticket = relationship("Ticket", back_populates="status_changes")
+    officer = relationship("Officer")
+
+    def __repr__(self) -> str:
+        return f"TicketStatusChange(ticket={self.ticket_id!r}, {self.from_status!r}->{self.to_status!r})"
+
+
+class StaffNote(Base):
+    """A note on a ticket for staff only: never sent to the user."""
+
+    __tablename__ = "handoff_staff_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id"), nullable=False, index=True)
+    officer_id = Column(Integer, ForeignKey("console_officers.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+
+    ticket = relationship("Ticket", back_populates="notes")
+    officer = relationship("Officer")
+
+    def __repr__(self) -> str:
+        return f"StaffNote({self.id!r}, ticket={self.ticket_id!r})"
+
+
+class HandoffSetting(Base):
+    """Settings an administrator changes in the console (office hours); the environment gives the defaults."""
+
+    __tablename__ = "handoff_settings"
+
+    key = Column(String(40), primary_key=True)
+    value = Column(Text, nullable=False)
+    updated_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    updated_by = Column(String(40), nullable=False)
+
+    def __repr__(self) -> str:
+        return f"HandoffSetting({self.key!r}, {self.value!r})"
+
+
+class ConsoleSession(Base):
+    """A signed-in console session. The cookie carries a signed random token; only its hash is stored."""
+
+    __tablename__ = "console_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    officer_id = Column(Integer, ForeignKey("console_officers.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    last_seen_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    revoked_at = Column(DateTime)
+
+    officer = relationship("Officer")
+
+    def __repr__(self) -> str:
+        return f"ConsoleSession({self.id!r}, officer={self.officer_id!r})"
+
+
+class LoginAttempt(Base):
+    __tablename__ = "console_login_attempts"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False, index=True)
+    ip = Column(String(64), nullable=False, index=True)
+    success = Column(Boolean, nullable=False)
+    at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"LoginAttempt({self.username!r}, success={self.success!r})"
+
+
+class AuditEntry(Base):
+    """Who did what, when: every sign-in, ticket view and change, account and setting change."""
+
+    __tablename__ = "console_audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
+    officer_id = Column(Integer, ForeignKey("console_officers.id"))
+    username = Column(String(80), nullable=False)
+    action = Column(String(40), nullable=False)
+    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id"), index=True)
+    detail = Column(String(300))
+    ip = Column(String(64))
+
+    officer = relationship("Officer")
+    ticket = relationship("Ticket")
+
+    def __repr__(self) -> str:
+        return f"AuditEntry({self.at!r}, {self.username!r}, {self.action!r}, ticket={self.ticket_id!r})"
+
+
+class ThrottleCounter(Base):
+    """One counter of the login throttle (core/throttle.py): failures of an account name from one
+    address, of one address, or of one account name from anywhere. Updated under a row lock, so parallel attempts
+    are counted one after another."""
+
+    __tablename__ = "console_throttle"
+
+    key = Column(String(220), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    window_start = Column(DateTime, nullable=False)
+    locked_until = Column(DateTime)
+
+    def __repr__(self) -> str:
+        return f"ThrottleCounter({self.key!r}, failures={self.failures!r})"

@@ -1,0 +1,52 @@
+"""Database schema migrations (Alembic, revisions in core/migrations/versions), run by ``make db``.
+
+``upgrade`` brings any database to the newest revision. A database created before the project had migrations
+(tables, but no ``alembic_version``) first gets the tables and optional columns it lacks, is stamped with the
+baseline revision it then matches, and is upgraded from there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001_baseline"
+
+
+def alembic_config(engine: Optional[Engine] = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from core.db import Base, add_missing_columns, import_all_models
+
+    import_all_models()
+    tables = set(inspect(engine).get_table_names())
+    legacy = bool(tables & set(Base.metadata.tables)) and "alembic_version" not in tables
+    config = alembic_config(engine)
+    if legacy:
+        Base.metadata.create_all(engine)
+        add_missing_columns(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.stamp(config, BASELINE)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current(engine: Engine) -> Optional[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
