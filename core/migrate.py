@@ -1,8 +1,8 @@
 """Database schema migrations (Alembic, revisions in core/migrations/versions), run by ``make db``.
 
 ``upgrade`` brings any database to the newest revision. A database created before the project had migrations
-(tables, but no ``alembic_version``) first gets the tables and optional columns it lacks, is stamped with the
-baseline revision it then matches, and is upgraded from there.
+(tables, but no ``alembic_version``) gets the tables and optional columns it lacks, which makes it the schema
+of the models, and is stamped with the newest revision.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         add_missing_columns(engine)
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.stamp(config, BASELINE)
+            command.stamp(config, "head")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
