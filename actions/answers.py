@@ -18,9 +18,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff, names
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
+from core.knowledge.decide import ANSWER, CLARIFY, REFER, Decision, decide
 from core.knowledge.repository import Answer, KnowledgeRepository, knowledge_repository
 from core.knowledge.schema import ALL
-from core.knowledge.search import ANSWER_THRESHOLD, STAFF_OVERRIDE_THRESHOLD, SUGGEST_THRESHOLD, faq_search
+from core.knowledge.search import ANSWER_THRESHOLD, STAFF_OVERRIDE_THRESHOLD, faq_search
 from core.text import normalize_text
 
 RepositoryScope = Callable[[], Any]
@@ -97,6 +98,16 @@ class ActionAnswer(Action):
             staff_entry = self._staff_entry_matching(kb, intent, tracker)
             if staff_entry is not None:
                 return type_event + send_answer(dispatcher, domain, staff_entry)
+            if self._is_topic_question(intent) and kb.has_intent(intent):
+                general = kb.answer_for_intent(intent, entity_type) or kb.answer_for_intent(intent)
+                confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
+                text = question_text(tracker)
+                decision = decide(text, faq_search.search(kb, text, limit=5), intent, confidence, general)
+                if decision.kind != ANSWER:
+                    kb.record_unanswered(text, "fallback")
+                    return render_decision(dispatcher, domain, tracker, decision)
+                if decision.answer is not None and decision.answer.intent != intent:
+                    return type_event + send_answer(dispatcher, domain, decision.answer)
             target = self._target_intent(kb, intent, tracker)
             if target is None:
                 dispatcher.utter_message(response="utter_ask_followup_topic")
@@ -116,6 +127,15 @@ class ActionAnswer(Action):
             return []
         self._say_which_entity_type(dispatcher, domain, intent, answer, entity_type, mentioned)
         return type_event + send_answer(dispatcher, domain, answer)
+
+    @staticmethod
+    def _is_topic_question(intent: str) -> bool:
+        """A topic intent (not a follow-up, an entity type or a clarification button): its answer is checked
+        against the words of the question before it is given (core.knowledge.decide)."""
+        return not (
+            intent.startswith(names.FOLLOWUP_PREFIX)
+            or intent in (names.INTENT_INFORM_ENTITY_TYPE, names.INTENT_FAQ_SELECT)
+        )
 
     @staticmethod
     def _say_which_entity_type(
@@ -186,39 +206,29 @@ class ActionClarify(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = question_text(tracker)
         note_long_message(dispatcher, tracker, domain)
+        out_of_scope = intent == names.INTENT_OUT_OF_SCOPE
         with self.repository_scope() as kb:
-            matches = faq_search.search(kb, text, limit=3)
-            if matches and matches[0].score >= ANSWER_THRESHOLD:
-                return send_answer(dispatcher, domain, matches[0].answer)
-            fallback = intent != names.INTENT_OUT_OF_SCOPE
-            if fallback and handoff.is_second_fallback(tracker):
+            matches = faq_search.search(kb, text, limit=5)
+            decision = decide(text, matches)
+            if decision.kind == ANSWER and (not out_of_scope or matches[0].score >= ANSWER_THRESHOLD):
+                return send_answer(dispatcher, domain, decision.answer)
+            if not out_of_scope and handoff.is_second_fallback(tracker):
                 kb.record_unanswered(text, "fallback")
                 return handoff.start_handoff_events(handoff.REASON_FALLBACK)  # second fallback in a row: a person
-            buttons: List[Dict[str, str]] = []
-            if intent != names.INTENT_OUT_OF_SCOPE:  # out of scope: only a close match, never a guess
-                buttons = [self._button(m.answer) for m in matches if m.score >= SUGGEST_THRESHOLD]
-                buttons = buttons or self._buttons_from_ranking(kb, tracker)
-            kb.record_unanswered(text, "out_of_scope" if intent == names.INTENT_OUT_OF_SCOPE else "fallback")
-        if buttons:
-            buttons.append({"title": response_text(domain, "utter_clarify_other"), "payload": "/deny"})
-            dispatcher.utter_message(text=response_text(domain, "utter_clarify"), buttons=buttons)
-        elif intent == names.INTENT_OUT_OF_SCOPE:
-            dispatcher.utter_message(response="utter_out_of_scope")
-        else:
-            dispatcher.utter_message(response="utter_clarify_none")
-        return [handoff.fallback_marker(tracker)] if fallback else []
+            kb.record_unanswered(text, "out_of_scope" if out_of_scope else "fallback")
+            if out_of_scope and decision.kind != REFER:  # out of scope: only a close match or a referral, never a guess
+                dispatcher.utter_message(response="utter_out_of_scope")
+                return []
+            if decision.kind == ANSWER:
+                decision = Decision(CLARIFY, choices=[decision.answer])
+            if decision.kind != REFER and not decision.choices:
+                decision = Decision(CLARIFY, choices=self._choices_from_ranking(kb, tracker))
+            if not decision.choices and not matches:  # nothing recognisable in the message: the menu
+                dispatcher.utter_message(response="utter_clarify_none")
+                return [handoff.fallback_marker(tracker)]
+        return render_decision(dispatcher, domain, tracker, decision)
 
-    @staticmethod
-    def _button(answer: Answer) -> Dict[str, str]:
-        if answer.intent:
-            payload = f"/{answer.intent}"
-            if answer.entity_types and "all" not in answer.entity_types:
-                payload += json.dumps({names.ENTITY_TYPE: answer.entity_types[0]}, ensure_ascii=False)
-        else:
-            payload = f"/{names.INTENT_FAQ_SELECT}" + json.dumps({names.ENTITY_FAQ_ID: answer.id})
-        return {"title": answer.question[:40], "payload": payload}
-
-    def _buttons_from_ranking(self, kb: KnowledgeRepository, tracker: Tracker) -> List[Dict[str, str]]:
+    def _choices_from_ranking(self, kb: KnowledgeRepository, tracker: Tracker) -> List[Answer]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         candidates = [
             r["name"]
@@ -227,5 +237,33 @@ class ActionClarify(Action):
             and not str(r.get("name", "")).startswith(names.FOLLOWUP_PREFIX)
             and (r.get("confidence") or 0) >= self.min_confidence
         ]
-        questions = kb.questions_for_intents(candidates[:4])
-        return [{"title": questions[i][:40], "payload": f"/{i}"} for i in candidates if i in questions][:2]
+        found = [kb.answer_for_intent(i) for i in candidates[:2]]
+        return [a for a in found if a is not None]
+
+
+def clarification_button(answer: Answer) -> Dict[str, str]:
+    """A button choosing one reading: the intent (with its entity type) or the entry itself."""
+    if answer.intent:
+        payload = f"/{answer.intent}"
+        if answer.entity_types and ALL not in answer.entity_types:
+            payload += json.dumps({names.ENTITY_TYPE: answer.entity_types[0]}, ensure_ascii=False)
+    else:
+        payload = f"/{names.INTENT_FAQ_SELECT}" + json.dumps({names.ENTITY_FAQ_ID: answer.id})
+    return {"title": answer.question[:40], "payload": payload}
+
+
+def render_decision(
+    dispatcher: CollectingDispatcher, domain: Dict[str, Any], tracker: Tracker, decision: Decision
+) -> List[Dict[str, Any]]:
+    """Say what the assistant does when no entry is clearly right: the plausible readings as buttons, whom to ask
+    about a neighbouring matter, or that the knowledge base does not know (with a CBSO officer offered)."""
+    if decision.kind == CLARIFY and decision.choices:
+        buttons = [clarification_button(a) for a in decision.choices]
+        buttons.append({"title": response_text(domain, "utter_clarify_other"), "payload": "/deny"})
+        dispatcher.utter_message(text=response_text(domain, "utter_clarify"), buttons=buttons)
+    elif decision.kind == REFER and decision.referral:
+        human = {"title": response_text(domain, "utter_refer_human_button"), "payload": "/request_human"}
+        dispatcher.utter_message(text=decision.referral, buttons=[human])
+    else:
+        dispatcher.utter_message(response="utter_not_known")
+    return [handoff.fallback_marker(tracker)]

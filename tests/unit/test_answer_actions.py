@@ -115,7 +115,7 @@ async def test_clarify_answers_a_close_paraphrase_from_the_knowledge_base(databa
 
 async def test_clarify_offers_close_entries_as_buttons(database, dispatcher, domain, tracker_for):
     ranking = [{"name": "nlu_fallback", "confidence": 0.3}]
-    await run(ActionClarify(), dispatcher, tracker_for("注销的事情", "nlu_fallback", ranking=ranking), domain)
+    await run(ActionClarify(), dispatcher, tracker_for("变更的事情", "nlu_fallback", ranking=ranking), domain)
     message = dispatcher.messages[0]
     assert "您是想问" in message["text"] and len(message["buttons"]) >= 2
     assert message["buttons"][-1]["payload"] == "/deny"
