@@ -11,8 +11,10 @@ Before:
 - one conversation's messages are queued and handled one at a time, in order (so Rasa's lock store never refuses
   one with ``LockError``); more than ``CHANNEL_MAX_PENDING`` waiting get a polite "please wait" instead.
 
-After: a turn that failed, took longer than ``CHANNEL_TURN_TIMEOUT`` seconds or produced no message is answered
-with a short polite message (稍后再试 / 转人工). Custom actions time out after ``ACTION_TIMEOUT`` seconds (Rasa's
+After: a turn that failed, took longer than ``CHANNEL_TURN_TIMEOUT`` seconds or in which a custom action failed
+(action server down, frozen or failing, database unavailable or locked: Rasa itself goes on and usually says
+nothing) is answered with a short polite message (稍后再试 / 转人工). A turn the bot keeps silent on purpose (while
+a hand-off ticket is open the bot relays without answering) stays silent. Custom actions time out after ``ACTION_TIMEOUT`` seconds (Rasa's
 own timeout is a hard-coded 300 s: ``rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT``, set here at start).
 
 The polite texts live in bot/channels/messages.yml. Nothing here logs a message's text or a full sender id.
@@ -26,10 +28,11 @@ import os
 import time
 import unicodedata
 from collections import OrderedDict, deque
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Deque, Dict, Optional
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional
 
 import yaml
 from rasa.core.channels.channel import UserMessage
@@ -40,10 +43,7 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 MAX_SENDER_CHARS = 128
 _KEPT_TEXT_CONTROLS = {"\n", "\t"}
-_SEND_METHODS = (
-    "send_response", "send_text_message", "send_text_with_buttons", "send_quick_replies", "send_image_url",
-    "send_attachment", "send_elements", "send_custom_json",
-)
+_turn_failures: ContextVar[Optional[List[str]]] = ContextVar("turn_failures", default=None)
 
 
 def _env_number(name: str, default: float) -> float:
@@ -137,6 +137,31 @@ def set_action_timeout(seconds: float) -> None:
     rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
 
 
+def watch_actions() -> None:
+    """Let a turn know when one of its custom actions failed. Rasa logs the failure ("Bot will continue, but the
+    actions events are lost") and the turn goes on, usually with no reply at all; the guard answers it instead.
+    A turn the bot keeps silent on purpose (the hand-off relay) stays silent."""
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+
+    if getattr(RemoteAction.run, "watched_by_guard", False):
+        return
+    original = RemoteAction.run
+
+    async def run(self: RemoteAction, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(self, *args, **kwargs)
+        except ActionExecutionRejection:  # a form rejecting its slot: normal conversation flow
+            raise
+        except BaseException:
+            failures = _turn_failures.get()
+            if failures is not None:
+                failures.append(self.name())
+            raise
+
+    run.watched_by_guard = True  # type: ignore[attr-defined]
+    RemoteAction.run = run  # type: ignore[method-assign]
+
+
 def _mask(sender: Any) -> str:
     return f"{str(sender)[:6]!r}…" if sender else "?"
 
@@ -152,6 +177,7 @@ class TurnGuard:
         self._locks: Dict[str, asyncio.Lock] = {}
         self._pending: Dict[str, int] = {}
         set_action_timeout(self.settings.action_timeout)
+        watch_actions()
 
     def text(self, key: str) -> str:
         return channel_messages()[key]
@@ -205,22 +231,8 @@ class TurnGuard:
                 self._locks.pop(sender, None)
 
     async def _watched(self, message: UserMessage, on_new_message: Handler) -> None:
-        sent = 0
-        output = message.output_channel
-        patched = []
-        if output is not None:  # count what reaches the user: any send_* of this turn's output channel
-            for name in _SEND_METHODS:
-                original = getattr(output, name, None)
-                if original is None:
-                    continue
-
-                async def counting(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-                    nonlocal sent
-                    sent += 1
-                    return await _original(*args, **kwargs)
-
-                setattr(output, name, counting)
-                patched.append(name)
+        failures: List[str] = []  # custom actions of this turn that failed (RemoteAction.run, see watch_actions)
+        context_token = _turn_failures.set(failures)
         failed = None
         try:
             await asyncio.wait_for(on_new_message(message), timeout=self.settings.turn_timeout)
@@ -229,9 +241,10 @@ class TurnGuard:
         except Exception as exc:  # noqa: BLE001 - answered politely below; the text and ids stay out of the log
             failed = type(exc).__name__
         finally:
-            for name in patched:
-                delattr(output, name)  # the class's method again
-        if failed or not sent:
-            log.warning("%s turn of %s gave no reply (%s): answered that the service is unavailable",
-                        self.channel, _mask(message.sender_id), failed or "the bot said nothing")
+            _turn_failures.reset(context_token)
+        if failures and not failed:
+            failed = f"custom action {failures[0]} failed"
+        if failed:
+            log.warning("%s turn of %s failed (%s): answered that the service is unavailable",
+                        self.channel, _mask(message.sender_id), failed)
             await self.say(message, "unavailable")

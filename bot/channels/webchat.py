@@ -11,7 +11,8 @@
    issues a new one for anything else; ``user_uttered`` uses the session confirmed for that connection and ignores
    the ``session_id`` the client sends, so nobody can talk as another user's session.
 4. Browsers connect only from ``CHAT_ALLOWED_ORIGINS`` (comma-separated; scripts/stack.py defaults it to the web
-   app's origins), checked at connect; clients that send no Origin (not a browser) are not affected.
+   app's origins), checked at connect; the server's own origin and clients that send no Origin (not a browser)
+   are not affected.
 5. Messages go through bot/channels/guard.py: text cleaned and cut, throttled per session and per address, queued
    per session (a burst is answered in order, never dropped with Rasa's ``LockError``), failures answered politely.
 
@@ -113,7 +114,8 @@ class SocketIOInput(RasaSocketIOInput):
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: Dict, auth: Dict | None) -> bool:
             origin = str(environ.get("HTTP_ORIGIN") or "").rstrip("/")
-            if origin and origins and origin not in origins:
+            same_origin = origin.split("://", 1)[-1] == str(environ.get("HTTP_HOST") or "")
+            if origin and origins and origin not in origins and not same_origin:
                 log.info("socket.io connection refused: origin %r is not in CHAT_ALLOWED_ORIGINS", origin[:100])
                 return False
             addresses[sid] = _peer_address(environ)

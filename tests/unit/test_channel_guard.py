@@ -81,11 +81,29 @@ async def test_a_failing_turn_is_answered_politely():
     assert await run(guard(), fails) == [channel_messages()["unavailable"]]
 
 
-async def test_a_silent_turn_is_answered_politely():
-    async def silent(message: UserMessage) -> None:
+async def test_a_turn_the_bot_keeps_silent_on_purpose_stays_silent():
+    async def silent(message: UserMessage) -> None:  # while a hand-off ticket is open the bot only relays
         return None
 
-    assert await run(guard(), silent) == [channel_messages()["unavailable"]]
+    assert await run(guard(), silent) == []
+
+
+async def test_a_turn_whose_custom_action_failed_is_answered_politely():
+    """Rasa's own RemoteAction against an action server that is not there: Rasa logs it and goes on with no reply
+    (``_run_action`` swallows the error); the guard sees the failure and answers."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    async def bot_whose_action_server_is_down(message: UserMessage) -> None:
+        action = RemoteAction("action_answer", EndpointConfig(url="http://127.0.0.1:9/webhook"))
+        try:
+            await action.run(message.output_channel, None, DialogueStateTracker(message.sender_id, []), Domain.empty())
+        except Exception:  # noqa: BLE001 - what Rasa's processor does: "Bot will continue"
+            pass
+
+    assert await run(guard(), bot_whose_action_server_is_down) == [channel_messages()["unavailable"]]
 
 
 async def test_a_frozen_turn_is_answered_after_the_timeout():
