@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
 	$(wildcard bot/nlu_components/*.py core/text.py knowledge/lexicon/*) $(wildcard bot/jieba_dict/*)
 
-.PHONY: help install vocab db admin-password train run test test-unit test-stories lint bench kb-export clean webchat-vendor tracker-retention
+.PHONY: help install vocab db admin-password retention train run test test-unit test-stories lint bench kb-export clean webchat-vendor tracker-retention
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ models/.trained: $(VENV)/.installed $(TRAINING_INPUTS)
 	$(RASA) train --domain bot/domain --data data --config config.yml --out models \
 		$(if $(filter bot/nlu_components/% bot/jieba_dict/%,$?),--force,)
 	@touch $@
+
+retention: $(VENV)/.installed ## erase names, phones and transcripts of tickets closed over TICKET_RETENTION_DAYS (180) ago
+	$(PY) -m core.handoff.privacy retention
 
 train: models/.trained ## train the model (only when training data, domain, config or NLU components changed)
 

@@ -358,7 +358,6 @@ def reset_password(username: Optional[str] = None, by: str = "") -> tuple[str, s
             known = ", ".join(o.username for o in accounts.officers()) or "none"
             raise LookupError(f"no console account named {name!r} (accounts: {known})")
         accounts.set_password(officer, password)
-        accounts.throttle.succeeded(officer.username, None)  # a locked-out account can sign in with the new one
         accounts._audit(
             None,
             f"{CLI_USER_PREFIX}{by or '-'}"[:80],
@@ -366,7 +365,10 @@ def reset_password(username: Optional[str] = None, by: str = "") -> tuple[str, s
             None,
             f"{officer.username}（命令行 make admin-password）",
         )
-        return officer.username, password
+        username = officer.username
+    # after the commit (the throttle writes in a transaction of its own): a locked-out account can sign in again
+    LoginThrottle().succeeded(username, None)
+    return username, password
 
 
 def operating_system_user() -> str:

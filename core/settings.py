@@ -49,6 +49,7 @@ class Settings:
     console_secret_key: str
     office_hours: str
     timezone: str
+    ticket_retention_days: int = 180  # closed tickets and their transcripts are anonymised after this (个人信息保护法)
 
     @property
     def wechat_enabled(self) -> bool:
@@ -78,5 +79,6 @@ def get_settings() -> Settings:
         console_admin_password=_env("CONSOLE_ADMIN_PASSWORD"),
         console_secret_key=_env("CONSOLE_SECRET_KEY"),
         office_hours=_env("OFFICE_HOURS", "mon-fri 09:00-12:00,14:00-18:00"),
+        ticket_retention_days=_env_int("TICKET_RETENTION_DAYS", 180),
         timezone=_env("TZ_NAME", "Asia/Shanghai"),
     )

@@ -9,6 +9,9 @@ Three counters per attempt:
   exponentially growing pause (``ACCOUNT_BACKOFF`` × 2ⁿ, at most ``ACCOUNT_BACKOFF_MAX``), so spreading a guess
   over many addresses does not help. Failures are forgotten after ``ACCOUNT_MEMORY`` without one.
 
+The counters are written in transactions of their own: call them before the caller's session writes anything
+(on SQLite a caller holding the write lock would wait for itself).
+
 A successful sign-in forgets the account's failures (and does not count against the address). Unknown account
 names are counted like real ones, so the throttle tells nothing about which names exist.
 """

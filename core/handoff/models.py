@@ -85,6 +85,7 @@ class Ticket(Base):
     closed_at = Column(DateTime)
     rating = Column(Integer)
     rated_at = Column(DateTime)
+    erased_at = Column(DateTime, doc="when the personal data was erased (retention or on request); counts remain")
 
     assigned_officer = relationship("Officer", back_populates="tickets", foreign_keys=[assigned_officer_id])
     messages = relationship(

@@ -41,6 +41,8 @@ def console_app() -> Starlette:
             Route("/password", views.password_submit, methods=post),
             Route("/settings", views.settings_page, methods=get),
             Route("/settings", views.settings_submit, methods=post),
+            Route("/privacy", views.privacy_page, methods=get),
+            Route("/privacy", views.privacy_submit, methods=post),
             *faq.routes(),  # knowledge curation pages and the JSON API under /console/api (webapp/console/faq.py)
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="console_static"),
         ],

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from core.accounts import MIN_PASSWORD_LENGTH, AccountRepository, account_repository
-from core.handoff import contact, delivery, payloads
+from core.handoff import contact, delivery, payloads, privacy
 from core.handoff.models import (
     ACTIVE_STATUSES,
     AUTHOR_BOT,
@@ -80,6 +80,9 @@ ACTION_LABELS = {
     "activate_officer": "启用账号",
     "reset_password": "重置密码",
     "change_password": "修改本人密码",
+    "privacy_export": "导出个人信息",
+    "privacy_delete": "删除个人信息",
+    "privacy_retention": "按保存期限删除个人信息",
 }
 NOTICES = {
     "claimed": ("ok", "已认领，这张工单由您负责。"),
@@ -739,3 +742,61 @@ async def settings_submit(request: Request) -> Response:
 
     await run_in_threadpool(save)
     return redirect("/settings", m="saved")
+
+
+# ---- personal data on request (个人信息保护法) -----------------------------------------------------------------
+
+
+def _privacy_page(auth: Auth, request: Request, status_code: int = 200, **context: Any) -> Response:
+    values = {"channel": "", "sender_id": "", "phone": "", "error": None, "erased": None, **context}
+    return render("privacy.html", auth, status_code=status_code, request=request, channels=CHANNEL_LABELS,
+                  retention_days=get_settings().ticket_retention_days, **values)
+
+
+async def privacy_page(request: Request) -> Response:
+    auth, refusal = await _signed_in(request, admin=True)
+    if refusal is not None:
+        return refusal
+    return _privacy_page(auth, request)
+
+
+async def privacy_submit(request: Request) -> Response:
+    """Export (JSON download) or erase one user's tickets, found by channel + conversation id or by phone."""
+    auth, form, refusal = await _posted(request, admin=True)
+    if refusal is not None:
+        return refusal
+    ip = security.client_ip(request)
+    channel = str(form.get("channel", "")).strip()[:32]
+    channel = channel if channel in CHANNEL_LABELS else ""
+    sender_id = str(form.get("sender_id", "")).strip()[:200]
+    phone = str(form.get("phone", "")).strip()[:30]
+    action = str(form.get("action", ""))
+    shown = {"channel": channel, "sender_id": sender_id, "phone": phone}
+    if not sender_id and not phone:
+        return _privacy_page(auth, request, 400, error="请填写会话编号或手机号。", **shown)
+    if phone and not sender_id and contact.normalize_phone(phone) is None:
+        return _privacy_page(auth, request, 400, error="手机号格式不正确。", **shown)
+    if action == "delete" and form.get("confirm") != "yes":
+        return _privacy_page(auth, request, 400, error="删除前请勾选「确认删除」。", **shown)
+    if action not in ("export", "delete"):
+        return forbidden()
+    described = privacy.describe_query(channel, sender_id, phone)
+
+    def run() -> tuple[str, Any]:
+        with account_repository() as accounts:
+            officer = accounts.officer(auth.officer_id)
+            found = privacy.find_user_tickets(accounts.session, channel, sender_id, phone)
+            if action == "export":
+                accounts.audit(officer, "privacy_export", ip, f"{described}：{len(found)} 张工单")
+                return "export", privacy.export_user(found)
+            count = privacy.erase_user(accounts.session, found)
+            accounts.audit(officer, "privacy_delete", ip, f"{described}：{count} 张工单")
+            return "delete", count
+
+    kind, result = await run_in_threadpool(run)
+    if kind == "export":
+        return JSONResponse(
+            result,
+            headers={"Content-Disposition": 'attachment; filename="personal-data.json"', "Cache-Control": "no-store"},
+        )
+    return _privacy_page(auth, request, erased=result)

@@ -411,7 +411,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_unanswered_questions_reason"), ["reason"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("unanswered_questions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_unanswered_questions_reason"))
