@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0003_ticket_erased_at"
 down_revision = "0002_login_throttle"
 branch_labels = None
