@@ -76,8 +76,8 @@ webchat-vendor: ## refresh the web chat's vendored socket.io-client from npm (pa
 lint: install ## ruff
 	$(VENV)/bin/ruff check actions bot scripts tests
 
-bench: install db train ## benchmark: latency p50/p95 (1 and 10 conversations), start-up, training, memory
-	$(PY) -m scripts.bench
+bench: install db train ## benchmark of 40-message conversations on a full tracker store (BASE=<commit> beside it, STACK=scaled|both)
+	BASE="$(BASE)" STACK="$(STACK)" $(PY) -m scripts.bench
 
 kb-export: install ## write the database's knowledge back to knowledge/ for review in git
 	$(PY) -m actions.knowledge_base.export
