@@ -455,8 +455,8 @@ def report(all_figures: List[Dict[str, Any]]) -> str:
         lines.append(_row("  p50 turns 1-10 / 31-40", [
             f"{get(x, 'by_turn_p50_ms', '1-10')} / {get(x, 'by_turn_p50_ms', '31-40')} ms" for x in c]))
         lines.append(_row("  errors / messages", [f"{x.get('errors')} / {x.get('messages')}" for x in c]))
-    lines.append(_row("unanswered (turn:kind, 1 at a time)", [",".join(f.get("unanswered") or []) or "none"
-                                                              for f in all_figures]))
+    lines.append(_row("  unanswered (1 at a time)", [
+        f"{len(f.get('unanswered') or [])} turns" for f in all_figures]))
     names = sorted({k for f in all_figures for k in (f.get("peak_rss_mib") or {})})
     for name in names:
         lines.append(_row(f"peak memory {name}", [fmt(get(f, "peak_rss_mib", name), " MiB") for f in all_figures]))
