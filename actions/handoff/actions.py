@@ -30,7 +30,7 @@ from actions.handoff.delivery import officer_message_text
 from actions.handoff.models import AUTHOR_BOT, AUTHOR_SYSTEM, AUTHOR_USER, STATUS_OPEN, STATUS_RESOLVED, Ticket
 from actions.handoff.office_hours import OfficeHours, format_moment
 from actions.handoff.repository import NewTicket, TicketRepository, TranscriptLine, ticket_repository
-from actions.rendering import original_user_text, response_text
+from actions.rendering import original_user_text, response_text, response_variant
 from actions.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ class ActionAskHandoffSummary(Action):
     ) -> List[Dict[Text, Any]]:
         draft = tracker.get_slot(n.SUMMARY_DRAFT)
         if draft:
-            variant = domain["responses"]["utter_ask_handoff_summary_with_draft"][0]
+            variant = response_variant(domain, "utter_ask_handoff_summary_with_draft")
             dispatcher.utter_message(
                 text=response_text(domain, "utter_ask_handoff_summary_with_draft", draft=draft),
                 buttons=variant.get("buttons"),
