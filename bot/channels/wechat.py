@@ -20,9 +20,8 @@ What WeChat gets:
 - WeChat retries a message it got no answer for (same MsgId, or same sender + CreateTime for events): a retry is
   not processed again and gets the same reply.
 
-Limitation: the retry cache and the remembered buttons live in this process's memory (bounded, with a TTL). With
-several Rasa processes behind a load balancer, a retry reaching another process is processed a second time and
-numbers answered there are not understood; a shared store (Redis) would be needed then.
+The remembered buttons live in Redis when REDIS_URL is set (several Rasa workers, `make run-scaled`:
+bot/shared_state.py), else in this process's memory (bounded, with a TTL).
 
 Never logged: the token, the AES key, the app secret, access tokens (and full openids: only a short prefix).
 """
@@ -53,6 +52,7 @@ from wechatpy.utils import check_signature
 
 from bot.channels.handoff import with_officer_replies
 from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, get_api, markdown_links_to_wechat, split_text
+from bot.shared_state import shared_ttl_cache
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,8 @@ class _TTLCache:
 class ButtonMemory:
     """The last buttons shown to each user, so that a reply of "2" means the second button."""
 
-    def __init__(self, ttl: float, max_size: int) -> None:
-        self._cache = _TTLCache(ttl, max_size)
+    def __init__(self, ttl: float, max_size: int, cache: Any = None) -> None:
+        self._cache = cache if cache is not None else _TTLCache(ttl, max_size)
 
     def remember(self, openid: str, buttons: List[Tuple[str, str]]) -> None:
         if buttons:
@@ -278,7 +278,9 @@ class WeChatInput(InputChannel):
     def __init__(self, settings: WeChatSettings | None = None, api: WeChatAPI | None = None) -> None:
         self.settings = settings or WeChatSettings.load()
         self.api = api or get_api(self.settings.appid, self.settings.appsecret, self.settings.api_base)
-        self.buttons = ButtonMemory(self.settings.buttons_ttl, self.settings.buttons_cache_size)
+        # in Redis when REDIS_URL is set, so that any Rasa worker resolves "2" (make run-scaled)
+        self.buttons = ButtonMemory(self.settings.buttons_ttl, self.settings.buttons_cache_size,
+                                    shared_ttl_cache("wechat:buttons", self.settings.buttons_ttl))
         self._turns = _TTLCache(self.settings.retry_ttl, self.settings.retry_cache_size)
         self._background: Set[asyncio.Task] = set()
         self.crypto: WeChatCrypto | None = None
