@@ -83,8 +83,8 @@ lint: install ## ruff on every package and the import contracts (pyproject.toml:
 	$(VENV)/bin/ruff check core actions bot webapp scripts tests
 	$(VENV)/bin/lint-imports
 
-bench: install db train ## benchmark: latency p50/p95 (1 and 10 conversations), start-up, training, memory
-	$(PY) -m scripts.bench
+bench: install db train ## benchmark of 40-message conversations on a full tracker store (BASE=<commit> beside it, STACK=scaled|both)
+	BASE="$(BASE)" STACK="$(STACK)" $(PY) -m scripts.bench
 
 tracker-retention: install ## erase conversation events older than TRACKER_RETENTION_DAYS (30) from the tracker store
 	$(PY) -m scripts.trim_tracker

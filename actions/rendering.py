@@ -10,7 +10,7 @@ from typing import Optional
 
 from rasa_sdk import Tracker
 
-from core.messages import response_text, split_message  # noqa: F401 - the actions' one import for both
+from core.messages import response_text, response_variant, split_message  # noqa: F401 - the actions' one import
 
 
 def original_user_text(tracker: Tracker) -> str:

@@ -6,7 +6,8 @@ their variables and cuts long replies into phone-sized messages. Used by the act
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from functools import lru_cache
+from typing import Any, Dict, List, Optional
 
 # messages longer than this are answered on their first part (bot/nlu_components cut them to this length)
 MAX_MESSAGE_CHARS = 2000
@@ -19,12 +20,31 @@ class _Blank(dict):
         return ""
 
 
-def response_text(domain: Dict[str, Any], name: str, **values: Any) -> str:
-    """The text of domain response ``name`` with ``{variables}`` filled in."""
-    variants = (domain.get("responses") or {}).get(name) or []
+@lru_cache(maxsize=1)
+def _domain_responses() -> Dict[str, Any]:
+    """The responses of bot/domain/*.yml, for calls without the domain (endpoints.yml: enable_selective_domain,
+    so Rasa does not send the whole domain with every action call)."""
+    import yaml
+
+    from core.settings import DOMAIN_DIR
+
+    responses: Dict[str, Any] = {}
+    for path in sorted(DOMAIN_DIR.glob("*.yml")):
+        responses.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {})
+    return responses
+
+
+def response_variant(domain: Optional[Dict[str, Any]], name: str) -> Dict[str, Any]:
+    """The first variant of domain response ``name`` (from the domain Rasa sent, else from the domain files)."""
+    variants = ((domain or {}).get("responses") or _domain_responses()).get(name) or []
     if not variants:
         raise KeyError(f"response {name!r} is not in the domain")
-    return str(variants[0].get("text", "")).format_map(_Blank(values))
+    return variants[0]
+
+
+def response_text(domain: Optional[Dict[str, Any]], name: str, **values: Any) -> str:
+    """The text of domain response ``name`` with ``{variables}`` filled in."""
+    return str(response_variant(domain, name).get("text", "")).format_map(_Blank(values))
 
 
 def split_message(text: str, limit: int = MAX_REPLY_CHARS) -> List[str]:

@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS
-from actions.rendering import original_user_text, response_text
+from actions.rendering import original_user_text, response_text, response_variant
 from core.handoff import contact, payloads
 from core.handoff import names as n
 from core.handoff.delivery import officer_message_text
@@ -265,7 +265,7 @@ class ActionAskHandoffSummary(Action):
     ) -> List[Dict[str, Any]]:
         draft = tracker.get_slot(n.SUMMARY_DRAFT)
         if draft:
-            variant = domain["responses"]["utter_ask_handoff_summary_with_draft"][0]
+            variant = response_variant(domain, "utter_ask_handoff_summary_with_draft")
             dispatcher.utter_message(
                 text=response_text(domain, "utter_ask_handoff_summary_with_draft", draft=draft),
                 buttons=variant.get("buttons"),

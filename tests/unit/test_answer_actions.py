@@ -193,3 +193,15 @@ async def test_a_variant_chosen_from_earlier_in_the_conversation_is_named(databa
     await run(ActionAnswer(), dispatcher, tracker, domain)
     assert "按您前面说的「个体工商户」回答" in dispatcher.messages[0]["text"]
     assert "那公司呢" in dispatcher.messages[0]["text"]
+
+
+async def test_answers_without_the_domain_as_rasa_sends_them_with_selective_domain(database, dispatcher, tracker_for):
+    """endpoints.yml enable_selective_domain: Rasa sends no domain to action_answer; its texts come from the files."""
+    entity = [{"entity": "entity_type", "value": "个体工商户", "start": 1, "end": 4}]
+    tracker = tracker_for(
+        "那个体户呢", "inform_entity_type", entities=entity,
+        slots={"last_answer_intent": "simple_dereg_notice", "current_topic": "deregistration"},
+    )
+    await run(ActionAnswer(), dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "10" in reply and "个体工商户" in reply and "📖 来源" in reply
