@@ -89,6 +89,17 @@ def create_app(token: str, max_body: int = DEFAULT_MAX_BODY, actions_package: st
     return protect(create_sdk_app(actions_package, cors_origins=None), token, max_body)
 
 
+def warm_up() -> None:
+    """Build the materials check's spaCy pipeline before serving: its first build takes seconds (spaCy's thinc
+    imports TensorFlow), longer than Rasa waits for an action (ACTION_TIMEOUT) on a loaded machine."""
+    try:
+        from core.materials.extraction import get_extractor
+
+        get_extractor().extract("身份证")
+    except Exception:  # noqa: BLE001 - a failed warm-up only makes the first check slower
+        log.warning("the materials pipeline could not be built at start-up", exc_info=True)
+
+
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(description="the project's action server (rasa-sdk behind a token)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", "").strip() or 5055))
@@ -111,6 +122,7 @@ def main(argv: Optional[list] = None) -> int:
         log.warning("ACTION_SERVER_TOKEN is not set: any local process can call the action server")
     max_body = int(os.environ.get("ACTION_SERVER_MAX_BODY", "").strip() or DEFAULT_MAX_BODY)
     app = create_app(token, max_body, args.actions)
+    warm_up()
     log.info("Action server on http://%s:%d (token %s)", args.host, args.port, "required" if token else "off")
     app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0
