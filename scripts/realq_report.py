@@ -12,12 +12,15 @@ officer offer, out of scope) is DEFERRED. Grading:
 Matching compares after Traditional->Simplified, whitespace removed and case folded.
 
 Items with `split: dev` form the development set (thresholds may be tuned on it); all others are the held-out
-test set, reported separately.
+test set, reported separately. `--split dev` asks (or prints) only the development items, so that tuning never
+sees a held-out question; `--split heldout` only the held-out ones; `--figures-only` leaves out the per-item list.
 
 Usage:
   python -m scripts.realq_report --url http://127.0.0.1:5005     # a running bot
   python -m scripts.realq_report                                 # starts its own servers (needs models/)
   python -m scripts.realq_report --results results/realq.json    # print a report written earlier
+  python -m scripts.realq_report --split dev                     # the development items only (for tuning)
+  python -m scripts.realq_report --split heldout --figures-only  # the held-out figures, no item shown
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ RESULTS = ROOT / "results" / "realq.json"
 DOMAIN_DIR = ROOT / "bot" / "domain"
 KINDS = ("in_scope", "neighbour", "out_of_scope")
 OUTCOMES = ("right", "deferred", "wrong")
+SPLITS = ("dev", "heldout")
 
 _t2s = opencc.OpenCC("t2s")
 
@@ -80,6 +84,19 @@ def load_items(directory: Path = REALQ_DIR) -> List[Dict[str, Any]]:
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             items.append({**item, "file": path.name})
     return items
+
+
+def split_of(item: Dict[str, Any]) -> str:
+    return "dev" if item.get("split") == "dev" else "heldout"
+
+
+def select(items: List[Dict[str, Any]], split: str = "all") -> List[Dict[str, Any]]:
+    """The items of one split ("dev", "heldout") or all of them ("all")."""
+    if split == "all":
+        return list(items)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} (dev, heldout or all)")
+    return [item for item in items if split_of(item) == split]
 
 
 def _groups(value: Any) -> List[List[str]]:
@@ -142,7 +159,7 @@ def run(rasa_url: str, items: Optional[List[Dict[str, Any]]] = None, out: Option
     rows: List[Dict[str, Any]] = []
     for item in items:
         row = {key: item.get(key) for key in ("id", "file", "question", "kind", "topic", "expect", "source_url")}
-        row["split"] = "dev" if item.get("split") == "dev" else "heldout"
+        row["split"] = split_of(item)
         try:
             messages = ask(rasa_url, f"realq-{item.get('id')}-{uuid.uuid4().hex[:8]}", str(item["question"]))
         except Exception as error:  # noqa: BLE001 - a failed request is reported, not fatal to the run
@@ -173,10 +190,14 @@ def _line(label: str, counts: Dict[str, Any]) -> str:
     return f"  {label:<13} n={total:3d}  {cells}{error}"
 
 
-def format_report(report: Dict[str, Any]) -> str:
+def format_report(report: Dict[str, Any], split: str = "all", items: bool = True) -> str:
+    """The figures of each split asked for (``split``: dev, heldout or all), with the wrong items unless
+    ``items`` is false."""
     lines: List[str] = []
-    for split, title in (("heldout", "held-out test set"), ("dev", "development set (split: dev)")):
-        summary = report[split]
+    for name, title in (("heldout", "held-out test set"), ("dev", "development set (split: dev)")):
+        if split not in ("all", name):
+            continue
+        summary = report[name]
         lines.append(f"Real questions — {title}")
         if not summary["overall"]["total"]:
             lines.append("  (no items)")
@@ -185,7 +206,7 @@ def format_report(report: Dict[str, Any]) -> str:
         for kind in KINDS:
             if summary["by_kind"][kind]["total"]:
                 lines.append(_line(kind, summary["by_kind"][kind]))
-        bad = [r for r in report["items"] if r["split"] == split and r["outcome"] in ("wrong", "error")]
+        bad = [r for r in report["items"] if r["split"] == name and r["outcome"] in ("wrong", "error")] if items else []
         if bad:
             lines.append(f"  wrong ({len(bad)}):")
         for row in bad:
@@ -222,24 +243,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("REALQ_RASA_URL"), help="running Rasa (REALQ_RASA_URL)")
     parser.add_argument("--results", type=Path, help="print this earlier results file instead of asking a bot")
+    parser.add_argument("--split", choices=("all", *SPLITS), default="all", help="which items to ask or print")
+    parser.add_argument("--figures-only", action="store_true", help="the figures without the list of wrong items")
+    parser.add_argument("--out", type=Path, help=f"where to write the results (default {RESULTS.relative_to(ROOT)})")
     args = parser.parse_args(argv)
+    show_items = not args.figures_only
     if args.results:
         if not args.results.exists():
             print(f"Real questions: no {args.results} (written by tests/e2e/test_realq.py)")
             return 0
-        print(format_report(json.loads(args.results.read_text(encoding="utf-8"))))
+        report = json.loads(args.results.read_text(encoding="utf-8"))
+        print(format_report(report, args.split, show_items))
         return 0
+    out = args.out or RESULTS
     stack = None
     url = args.url
     if not url:
         stack, url = _start_own_stack()
     try:
-        report = run(url)
+        report = run(url, select(load_items(), args.split), out=out)
     finally:
         if stack is not None:
             stack.stop()
-    print(format_report(report))
-    print(f"(written to {RESULTS.relative_to(ROOT)})")
+    print(format_report(report, args.split, show_items))
+    print(f"(written to {out})")
     return 0
 
 
