@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml') \
 	$(wildcard bot/nlu_components/*.py core/text.py knowledge/lexicon/*) $(wildcard bot/jieba_dict/*)
 
-.PHONY: help install vocab db admin-password retention train run test test-unit test-stories lint bench kb-export clean webchat-vendor tracker-retention
+.PHONY: help install vocab db admin-password retention train run run-scaled test test-unit test-stories lint bench kb-export clean webchat-vendor tracker-retention
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,12 +54,16 @@ train: models/.trained ## train the model (only when training data, domain, conf
 run: install db train ## set everything up and run the bot: Rasa :5005, actions :5055, web app :8000
 	$(PY) -m scripts.run
 
+run-scaled: install train ## the same bot on PostgreSQL + Redis, RASA_WORKERS Rasa workers behind nginx (installs them)
+	$(PY) -m scripts.scaled
+
 test: install db train ## set everything up and run all tests: lint and import contracts, data validation, pytest, stories, NLU figures
 	$(MAKE) --no-print-directory lint
 	$(RASA) data validate --domain bot/domain --data data --config config.yml
 	$(PY) scripts/build_vocab.py --check
 	scripts/ensure_browser.sh
 	scripts/ensure_services.sh
+	scripts/ensure_scaled_deps.sh
 	$(PY) -m pytest
 	$(PY) scripts/materials_report.py
 	$(PY) -m scripts.realq_report --results results/realq.json

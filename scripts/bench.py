@@ -254,6 +254,9 @@ class TrackerDatabase:
                 rows = []
         if rows:
             self._insert(rows)
+        if "sqlite" not in self.spec:
+            with self._connect() as connection:  # statistics, as a database in service has them
+                connection.cursor().execute("ANALYZE events")
         return time.perf_counter() - started
 
     def _insert(self, rows: List[Tuple]) -> None:
@@ -261,12 +264,14 @@ class TrackerDatabase:
             cursor = connection.cursor()
             if "sqlite" in self.spec:
                 cursor.executemany(f"INSERT INTO events ({', '.join(self.COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows)
-            else:
-                from psycopg2.extras import execute_values
+            else:  # COPY: a million rows in seconds
+                import csv
+                import io
 
-                execute_values(
-                    cursor, f"INSERT INTO events ({', '.join(self.COLUMNS)}) VALUES %s", rows, page_size=2000
-                )
+                buffer = io.StringIO()
+                csv.writer(buffer).writerows(rows)
+                buffer.seek(0)
+                cursor.copy_expert(f"COPY events ({', '.join(self.COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
             connection.commit()
 
 

@@ -1,0 +1,206 @@
+"""The scaled stack (scripts/scaled.py) with real PostgreSQL, Redis and nginx: schema on PostgreSQL, one
+conversation across two Rasa workers, concurrent conversations complete and in order, a worker killed with
+kill -9 under load, WeChat numbered options answered on another worker.
+
+Needs the Debian packages (make test installs them: scripts/ensure_scaled_deps.sh) and a trained model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from typing import Any, Dict, List
+
+import psycopg2
+import pytest
+import xmltodict
+from sqlalchemy import create_engine, inspect
+from wechatpy.messages import TextMessage
+
+from scripts.scaled import ScaledStack, free_port, missing_packages
+from scripts.stack import ROOT
+from tests.utils.wechat import build_message, signed_query
+
+WECHAT = {"WECHAT_TOKEN": "scaled-wechat-token-7Qx2", "WECHAT_APPID": "wxscaled000000001",
+          "WECHAT_APPSECRET": "scaled-app-secret-4Rt8", "WECHAT_API_BASE": "http://127.0.0.1:9"}
+_msg_ids = itertools.count(int(time.time() * 1000))
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory: pytest.TempPathFactory):
+    missing = missing_packages()
+    if missing:
+        pytest.skip(f"scaled stack: Debian packages missing and not installable here ({', '.join(missing)}); "
+                    "`make test` installs them with scripts/ensure_scaled_deps.sh")
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("No trained model in models/: run `make train`.")
+    work = tmp_path_factory.mktemp("scaled")
+    ports = {"RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port())}
+    saved = {k: os.environ.get(k) for k in WECHAT}
+    os.environ.update(WECHAT)
+    try:
+        stack = ScaledStack.for_benchmark(work, ports, workers=2)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    stack.start()
+    try:
+        stack.wait_ready(timeout=400)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def say(port: int, sender: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
+    body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def texts(messages: List[Dict[str, Any]]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def user_texts(stack: ScaledStack, sender: str) -> List[str]:
+    with psycopg2.connect(stack.tracker_dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
+        return [json.loads(row[0]).get("text") for row in cursor.fetchall()]
+
+
+def test_schema_changes_run_on_postgresql(scaled: ScaledStack):
+    """`make db` makes every table of the models on PostgreSQL, and adds a column a newer version brings to a
+    database made before it (on a database of its own, not the running bot's)."""
+    from actions.db import Base, import_all_models
+
+    import_all_models()
+    assert create_engine(scaled.env["DATABASE_URL"]).dialect.name == "postgresql"
+    password = scaled.secrets["PG_PASSWORD"]
+    scaled.postgres.ensure_database("hzbot_schema", "hzbot", password)
+    url = f"postgresql+psycopg2://hzbot:{password}@127.0.0.1:{scaled.ports['pg']}/hzbot_schema"
+    setup_db = [sys.executable, "-m", "actions.setup_db"]
+    subprocess.run(setup_db, cwd=ROOT, env={**scaled.env, "DATABASE_URL": url}, check=True, capture_output=True)
+    engine = create_engine(url)
+    try:
+        assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(engine).get_table_names())
+        table = Base.metadata.tables["knowledge_entries"]
+        column = next(c for c in table.columns if c.nullable and not c.primary_key)
+        with engine.begin() as connection:
+            entries = connection.exec_driver_sql("SELECT count(*) FROM knowledge_entries").scalar()
+            connection.exec_driver_sql(f'ALTER TABLE "{table.name}" DROP COLUMN "{column.name}"')  # an older schema
+        subprocess.run(setup_db, cwd=ROOT, env={**scaled.env, "DATABASE_URL": url}, check=True, capture_output=True)
+        columns = {c["name"] for c in inspect(engine).get_columns(table.name)}
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM knowledge_entries").scalar() == entries > 10
+    finally:
+        engine.dispose()
+    assert column.name in columns
+
+
+def test_one_conversation_across_two_workers_keeps_its_context(scaled: ScaledStack):
+    first, second = scaled.ports["workers"]
+    sender = f"scaled-{uuid.uuid4().hex[:8]}"
+    assert "20" in texts(say(first, sender, "简易注销要公示多少天"))
+    follow = texts(say(second, sender, "那个体户呢"))  # the other worker: context from PostgreSQL
+    assert "10" in follow
+    assert "0.5" in texts(say(first, sender, "开公司要多久"))  # and back: the first worker catches up
+    assert user_texts(scaled, sender) == ["简易注销要公示多少天", "那个体户呢", "开公司要多久"]
+
+
+def _conversation(port: int, sender: str, messages: List[str], replies: Dict[str, List[str]], errors: List[str],
+                  resend: bool = False):
+    for text in messages:
+        for _attempt in range(2 if resend else 1):
+            try:
+                answer = texts(say(port, sender, text))
+            except (urllib.error.URLError, OSError) as error:
+                errors.append(f"{sender}: {error}")
+                continue
+            replies.setdefault(sender, []).append(answer)
+            break
+
+
+def _collapsed(values: List[str]) -> List[str]:
+    return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+
+
+MESSAGES = ["开公司要多久", "要什么材料", "简易注销要公示多少天", "那个体户呢", "谢谢"]
+
+
+def test_concurrent_conversations_through_nginx_are_complete_in_order_and_not_mixed_up(scaled: ScaledStack):
+    replies: Dict[str, List[str]] = {}
+    errors: List[str] = []
+    senders = [f"load-{i:03d}-{uuid.uuid4().hex[:6]}" for i in range(30)]
+    threads = [threading.Thread(target=_conversation, args=(scaled.ports["rasa"], s, MESSAGES, replies, errors))
+               for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors
+    for sender in senders:
+        assert user_texts(scaled, sender) == MESSAGES, sender  # every message once, in order
+        assert len(replies[sender]) == len(MESSAGES) and all(replies[sender]), sender
+        assert "10" in replies[sender][3]  # its own context, not another user's
+
+
+def test_a_worker_killed_under_load_is_restarted_and_conversations_go_on(scaled: ScaledStack):
+    sender = f"kill-{uuid.uuid4().hex[:8]}"
+    assert "20" in texts(say(scaled.ports["rasa"], sender, "简易注销要公示多少天"))
+    replies: Dict[str, List[str]] = {}
+    errors: List[str] = []
+    senders = [f"during-kill-{i}-{uuid.uuid4().hex[:6]}" for i in range(6)]
+    threads = [threading.Thread(target=_conversation, args=(scaled.ports["rasa"], s, MESSAGES, replies, errors, True))
+               for s in senders]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    victim = next(p for p in scaled.procs if p.name == "rasa-1")
+    os.killpg(victim.process.pid, signal.SIGKILL)
+    for thread in threads:
+        thread.join(timeout=300)
+    # only a message in flight on the killed worker may fail (once per conversation: the user sends it again); the
+    # worker still alive answers everything else, every conversation is complete and in order
+    assert len(errors) <= len(senders), errors
+    for sender in senders:
+        assert len(replies[sender]) == len(MESSAGES) and all(replies[sender]), sender
+        assert _collapsed(user_texts(scaled, sender)) == MESSAGES, sender
+        assert "10" in replies[sender][3]
+    assert "rasa-1" in scaled.supervise_once()
+    scaled.wait_ready(timeout=300)
+    first, _ = scaled.ports["workers"]
+    assert "10" in texts(say(first, sender, "那个体户呢"))  # the restarted worker continues the conversation
+
+
+def _wechat(port: int, openid: str, content: str) -> str:
+    xml = build_message(TextMessage, id=next(_msg_ids), content=content, source=openid)
+    query = urllib.parse.urlencode(signed_query(WECHAT["WECHAT_TOKEN"], openid=openid))
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/wechat/webhook?{query}",
+                                     data=xml.encode("utf-8"), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read().decode("utf-8")
+    return (xmltodict.parse(body).get("xml") or {}).get("Content") or ""
+
+
+def test_wechat_numbered_options_shown_by_one_worker_are_understood_by_the_other(scaled: ScaledStack):
+    first, second = scaled.ports["workers"]
+    openid = f"oScaled{uuid.uuid4().hex[:21]}"
+    menu = _wechat(first, openid, "你好")
+    assert "回复数字选择" in menu
+    answer = _wechat(second, openid, "1")  # the first button: 开办企业流程
+    assert "0.5" in answer or "开办" in answer
+    assert user_texts(scaled, openid)[-1].startswith("/")  # the payload, not "1"
