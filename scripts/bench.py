@@ -544,10 +544,12 @@ def main() -> int:
     print(f"\nBenchmark {summary['date']} on {summary['machine']} (commit {summary['commit']}, "
           f"{summary['bench_seconds']} s)")
     print(report(results))
-    if len(results) > 1 and "10" in results[0].get("concurrent", {}) and "10" in results[-1].get("concurrent", {}):
-        ours, theirs = results[0]["concurrent"]["10"], results[-1]["concurrent"]["10"]
-        print(f"  10-at-once throughput: {ours['messages_per_second'] / theirs['messages_per_second']:.1f}× "
-              f"{results[-1]['label']}")
+    if base and len(results) > 1 and "10" in results[-1].get("concurrent", {}):
+        theirs = results[-1]["concurrent"]["10"]["messages_per_second"]
+        for ours in results[:-1]:
+            if "10" in ours.get("concurrent", {}):
+                print(f"  10-at-once throughput, {ours['label']}: "
+                      f"{ours['concurrent']['10']['messages_per_second'] / theirs:.1f}× {results[-1]['label']}")
     print("results/bench.json, results/bench.png")
     return 0
 
