@@ -7,7 +7,7 @@ action server — on the same URLs as `make run` (Rasa :5005, actions :5055, web
   DATABASE_URL) and `hzbot_tracker` (Rasa's tracker store). Passwords are generated once into
   var/scaled/secrets.env (mode 600).
 - Redis on 127.0.0.1 with a password and no persistence: Rasa's lock store (several workers never handle two
-  messages of one user at once) and the state any worker must see (REDIS_URL: bot/shared_state.py).
+  messages of one user at once) and the state any worker must see (REDIS_URL: the WeChat store, the channels' rate limits).
 - RASA_WORKERS (default: the number of cores) `rasa run` processes on ports from 5006, behind nginx on :5005:
   REST and WeChat go to the least busy worker; socket.io is sticky by client address (ip_hash), as python-socketio
   needs one process per session. A worker that dies is restarted; nginx sends new requests to the others.
@@ -236,6 +236,7 @@ http {{
             proxy_set_header Connection $connection_upgrade;
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP $remote_addr;
             proxy_read_timeout 3600s;
             proxy_buffering off;
         }}
@@ -245,6 +246,7 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP $remote_addr;
             proxy_read_timeout 60s;
         }}
     }}
@@ -375,6 +377,8 @@ class ScaledStack:
             "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port), "REDIS_PASSWORD": rpw,
             "REDIS_URL": f"redis://:{rpw}@127.0.0.1:{redis_port}/0",
             "ACTION_SERVER_SANIC_WORKERS": str(action_workers),
+            # the channels' per-address limits see the client's address that nginx passes on (X-Real-IP)
+            "TRUSTED_PROXIES": "127.0.0.1",
             # a conversation's lock held by a worker that died frees after 15 s (Rasa's default: 60 s)
             "TICKET_LOCK_LIFETIME": os.environ.get("TICKET_LOCK_LIFETIME", "15"),
             **overrides,
@@ -407,7 +411,7 @@ class ScaledStack:
 
     def setup_database(self) -> None:
         """`make db` against PostgreSQL: schema migrations and the knowledge seed."""
-        subprocess.run([sys.executable, "-m", "actions.setup_db"], cwd=ROOT, env=self.env, check=True,
+        subprocess.run([sys.executable, "-m", "core.setup_db"], cwd=ROOT, env=self.env, check=True,
                        capture_output=True)
 
     def start(self, model: str = "models") -> ScaledStack:

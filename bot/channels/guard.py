@@ -37,6 +37,8 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional
 import yaml
 from rasa.core.channels.channel import UserMessage
 
+from bot.channels.rate_limits import shared_rate_limiter
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
@@ -172,8 +174,11 @@ class TurnGuard:
     def __init__(self, channel: str, settings: Optional[GuardSettings] = None) -> None:
         self.channel = channel
         self.settings = settings or GuardSettings.from_env()
-        self.by_sender = RateLimiter(self.settings.sender_per_minute)
-        self.by_address = RateLimiter(self.settings.address_per_minute)
+        # counted in Redis when REDIS_URL is set, so that the limits hold across Rasa workers (make run-scaled)
+        self.by_sender = (shared_rate_limiter(f"{channel}:sender", self.settings.sender_per_minute)
+                          or RateLimiter(self.settings.sender_per_minute))
+        self.by_address = (shared_rate_limiter(f"{channel}:address", self.settings.address_per_minute)
+                           or RateLimiter(self.settings.address_per_minute))
         self._locks: Dict[str, asyncio.Lock] = {}
         self._pending: Dict[str, int] = {}
         set_action_timeout(self.settings.action_timeout)

@@ -27,11 +27,13 @@ from sanic.response import HTTPResponse
 
 from bot.channels.guard import TurnGuard, valid_sender
 from bot.channels.handoff import with_officer_replies
+from bot.channels.rate_limits import trusted_client_address
 
 
 def client_address(request: Request) -> str:
-    """The peer's address (not X-Forwarded-For: a client can write that header)."""
-    return str(request.ip or "")
+    """The peer's address (not X-Forwarded-For: a client can write that header), or behind the scaled stack's
+    nginx the X-Real-IP it sets (bot/channels/rate_limits.py)."""
+    return trusted_client_address(str(request.ip or ""), request.headers.get("X-Real-IP"))
 
 
 class RestInput(InputChannel):

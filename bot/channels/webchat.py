@@ -79,7 +79,9 @@ def allowed_origins() -> list[str]:
 
 
 def _peer_address(environ: Dict) -> str:
-    return str(environ.get("REMOTE_ADDR") or "")
+    from bot.channels.rate_limits import trusted_client_address
+
+    return trusted_client_address(str(environ.get("REMOTE_ADDR") or ""), environ.get("HTTP_X_REAL_IP"))
 
 
 class SocketIOOutput(RasaSocketIOOutput):
