@@ -58,12 +58,12 @@ def scaled(tmp_path_factory: pytest.TempPathFactory):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    stack.start()
     try:
+        stack.start()
         stack.wait_ready(timeout=400)
         yield stack
     finally:
-        stack.stop()
+        stack.stop()  # also after a failed start: nothing is left running
 
 
 def say(port: int, sender: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
