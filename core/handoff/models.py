@@ -32,6 +32,10 @@ ROLE_OFFICER = "officer"
 ROLE_EDITOR = "editor"  # curates the FAQ/knowledge entries (actions/curation); no tickets
 ROLES = (ROLE_ADMIN, ROLE_OFFICER, ROLE_EDITOR)
 
+# follow-up items of negative ratings (core/ratings.py)
+FOLLOWUP_OPEN = "open"
+FOLLOWUP_CLOSED = "closed"
+
 
 class Officer(Base):
     """A console account: a CBSO officer, or an administrator who also manages accounts and settings."""
@@ -83,7 +87,9 @@ class Ticket(Base):
     )
     claimed_at = Column(DateTime)
     closed_at = Column(DateTime)
-    rating = Column(Integer)
+    rating = Column(Integer, doc="好差评 score: 5 非常满意 … 1 非常不满意 (core/ratings.py)")
+    rating_level = Column(String(20), doc="the 好差评 level's code (core.ratings.LEVELS), kept with the score")
+    rating_comment = Column(String(200), doc="the user's optional short comment on the rating")
     rated_at = Column(DateTime)
     erased_at = Column(DateTime, doc="when the personal data was erased (retention or on request); counts remain")
 
@@ -165,6 +171,30 @@ class StaffNote(Base):
 
     def __repr__(self) -> str:
         return f"StaffNote({self.id!r}, ticket={self.ticket_id!r})"
+
+
+class RatingFollowup(Base):
+    """A 不满意/非常不满意 rating with a comment, for staff to follow up (回访 or 整改) and close."""
+
+    __tablename__ = "rating_followups"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id"), nullable=False, unique=True)
+    kind = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False, default=FOLLOWUP_OPEN, index=True)
+    note = Column(Text, doc="what staff did (for staff only)")
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
+    updated_at = Column(DateTime)
+    updated_by_id = Column(Integer, ForeignKey("console_officers.id"))
+    closed_at = Column(DateTime)
+    closed_by_id = Column(Integer, ForeignKey("console_officers.id"))
+
+    ticket = relationship("Ticket")
+    closed_by = relationship("Officer", foreign_keys=[closed_by_id])
+    updated_by = relationship("Officer", foreign_keys=[updated_by_id])
+
+    def __repr__(self) -> str:
+        return f"RatingFollowup({self.id!r}, ticket={self.ticket_id!r}, {self.kind!r}, {self.status!r})"
 
 
 class HandoffSetting(Base):

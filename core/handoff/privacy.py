@@ -6,7 +6,8 @@ erases them. On a user's request an administrator exports (JSON) or erases one u
 (「个人信息」), found by channel + conversation id or by mobile number; both are written to the audit log.
 
 Erasing keeps the ticket row for the statistics (number, channel, reason, topic, status, times, rating) and removes
-everything personal: name, phone, summary, the conversation id, the transcript and the staff notes.
+everything personal: name, phone, summary, the conversation id, the transcript, the staff notes and
+the comment of the rating (a follow-up item keeps only what staff wrote).
 
 Command line (``make retention``)::
 
@@ -51,6 +52,7 @@ def erase_ticket(session: Session, ticket: Ticket, moment: datetime) -> None:
     ticket.contact_name = ERASED_NAME
     ticket.phone = ""
     ticket.summary = ERASED_SUMMARY
+    ticket.rating_comment = None  # free text by the user; the rating itself stays for the statistics
     ticket.sender_id = f"erased-{ticket.id}"
     ticket.poll_token_hash = None
     ticket.erased_at = moment
@@ -120,6 +122,8 @@ def export_user(tickets: List[Ticket]) -> Dict[str, Any]:
                 "created_at": _iso(t.created_at),
                 "closed_at": _iso(t.closed_at),
                 "rating": t.rating,
+                "rating_level": t.rating_level,
+                "rating_comment": t.rating_comment,
                 "messages": [
                     {"author": m.author, "text": m.text, "at": _iso(m.created_at)} for m in t.messages
                 ],

@@ -298,11 +298,31 @@ class TicketRepository:
                 return ticket
         return None
 
-    def rate(self, ticket: Ticket, rating: int) -> None:
-        if not 1 <= rating <= 5:
+    def rate(self, ticket: Ticket, rating: int, comment: Optional[str] = None) -> None:
+        """Store a 好差评 rating (score 5 非常满意 … 1 非常不满意, core/ratings.py) with its optional comment; a
+        negative one with a comment opens a follow-up item for staff."""
+        from core import ratings
+
+        level = ratings.level_of(rating)
+        if level is None:
             raise ValueError(rating)
         ticket.rating = rating
+        ticket.rating_level = level.code
+        ticket.rating_comment = ratings.clean_comment(comment)
         ticket.rated_at = now()
+        ratings.FollowupRepository(self.session).open_for(ticket)
+
+    def comment_rating(self, ticket: Ticket, comment: Optional[str]) -> bool:
+        """Add the short comment the user sent after their rating; True when stored (a follow-up item opens for
+        a negative rating)."""
+        from core import ratings
+
+        text = ratings.clean_comment(comment)
+        if ticket.rating is None or not text:
+            return False
+        ticket.rating_comment = text
+        ratings.FollowupRepository(self.session).open_for(ticket)
+        return True
 
     def office_hours_spec(self, default: str) -> str:
         row = self.session.get(HandoffSetting, SETTING_OFFICE_HOURS)

@@ -44,3 +44,39 @@ def test_a_database_from_before_migrations_is_completed_and_stamped(tmp_path):
     assert current(engine) is not None and current(engine) >= BASELINE
     assert schema_differences(engine) == []
     engine.dispose()
+
+
+def test_earlier_1_to_5_ratings_get_their_haochaping_level(tmp_path):
+    """Migration 0004 keeps every rating and gives it its 好差评 level (5 非常满意 … 1 非常不满意)."""
+    from core.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'rated.db'}")
+    upgrade(engine, "0003_ticket_erased_at")
+    with engine.begin() as connection:
+        for number, rating in enumerate((5, 4, 3, 2, 1, None), start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO handoff_tickets (number, sender_id, channel, reason, topic, summary, contact_name,"
+                    " phone, consent, status, created_at, updated_at, rating, rated_at) VALUES (:n, 's', 'rest',"
+                    " 'user_request', '开办企业', '问题', '陈', '13812345678', 1, 'resolved', '2026-11-01 10:00:00',"
+                    " '2026-11-01 10:00:00', :r, CASE WHEN :r IS NULL THEN NULL ELSE '2026-11-01 11:00:00' END)"
+                ),
+                {"n": f"HZ{number}", "r": rating},
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT rating, rating_level, rated_at FROM handoff_tickets ORDER BY id")).all()
+    assert [(r[0], r[1]) for r in rows] == [
+        (5, "very_satisfied"),
+        (4, "satisfied"),
+        (3, "basic"),
+        (2, "dissatisfied"),
+        (1, "very_dissatisfied"),
+        (None, None),
+    ]
+    assert all(r[2] is not None for r in rows[:5])
+    from core.ratings import BY_SCORE
+
+    assert all(BY_SCORE[r[0]].code == r[1] for r in rows[:5])
+    assert schema_differences(engine) == []
+    engine.dispose()

@@ -1,0 +1,117 @@
+"""The 政务服务「好差评」 rating levels, and the follow-up items a negative rating with a comment opens.
+
+Five levels, from 非常满意 to 非常不满意. Tickets keep the score (5 … 1, the order of the levels, which is also what
+the earlier 1–5 star ratings meant) and the level's code; migration 0004 gave every earlier 1–5 rating its level.
+A 不满意 or 非常不满意 rating that comes with a comment opens a follow-up item (回访 by default, 整改 when staff decide
+the service itself must change), which staff work and close in the console (``FollowupRepository``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Dict, List, Optional, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN, Officer, RatingFollowup, Ticket
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str
+    score: int
+    label: str
+
+    @property
+    def negative(self) -> bool:
+        return self.score <= 2
+
+
+LEVELS: Sequence[Level] = (
+    Level("very_satisfied", 5, "非常满意"),
+    Level("satisfied", 4, "满意"),
+    Level("basic", 3, "基本满意"),
+    Level("dissatisfied", 2, "不满意"),
+    Level("very_dissatisfied", 1, "非常不满意"),
+)
+BY_CODE: Dict[str, Level] = {level.code: level for level in LEVELS}
+BY_SCORE: Dict[int, Level] = {level.score: level for level in LEVELS}
+MAX_COMMENT = 200
+
+KIND_REVISIT = "revisit"  # 回访: call the user back
+KIND_RECTIFY = "rectify"  # 整改: the service itself has to change
+KIND_LABELS = {KIND_REVISIT: "回访", KIND_RECTIFY: "整改"}
+FOLLOWUP_STATUS_LABELS = {FOLLOWUP_OPEN: "待处理", FOLLOWUP_CLOSED: "已完成"}
+
+
+def level_of(score: Optional[int]) -> Optional[Level]:
+    return BY_SCORE.get(score) if score is not None else None
+
+
+def label_of(score: Optional[int]) -> str:
+    level = level_of(score)
+    return level.label if level else ""
+
+
+def clean_comment(text: Optional[str]) -> Optional[str]:
+    """A comment on one line, at most ``MAX_COMMENT`` characters; None when nothing is left."""
+    line = " ".join((text or "").split())
+    return line[:MAX_COMMENT] or None
+
+
+def opens_followup(score: int, comment: Optional[str]) -> bool:
+    level = level_of(score)
+    return bool(level and level.negative and clean_comment(comment))
+
+
+class FollowupRepository:
+    """Follow-up items of negative ratings, for the console: one named method per operation."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open_for(self, ticket: Ticket) -> Optional[RatingFollowup]:
+        """Open the item of a negative rating with a comment (once per ticket); None when none is due."""
+        if ticket.rating is None or not opens_followup(ticket.rating, ticket.rating_comment):
+            return None
+        existing = self.session.execute(
+            select(RatingFollowup).where(RatingFollowup.ticket_id == ticket.id)
+        ).scalars().first()
+        if existing is not None:
+            return existing
+        item = RatingFollowup(ticket=ticket, kind=KIND_REVISIT, status=FOLLOWUP_OPEN, created_at=datetime.utcnow())
+        self.session.add(item)
+        self.session.flush()
+        return item
+
+    def items(self, status: str = FOLLOWUP_OPEN, limit: int = 200) -> List[RatingFollowup]:
+        query = select(RatingFollowup).options(selectinload(RatingFollowup.ticket), selectinload(RatingFollowup.closed_by))
+        if status:
+            query = query.where(RatingFollowup.status == status)
+        return list(self.session.execute(query.order_by(RatingFollowup.id.desc()).limit(limit)).scalars())
+
+    def item(self, item_id: int) -> Optional[RatingFollowup]:
+        return self.session.get(RatingFollowup, item_id)
+
+    def count_open(self) -> int:
+        query = select(func.count(RatingFollowup.id)).where(RatingFollowup.status == FOLLOWUP_OPEN)
+        return int(self.session.execute(query).scalar() or 0)
+
+    def update(self, item: RatingFollowup, officer: Officer, kind: str, note: Optional[str], close: bool) -> None:
+        """Set the kind (回访/整改) and the staff's note; ``close`` marks it done (it stays listed under 已完成)."""
+        if kind in KIND_LABELS:
+            item.kind = kind
+        if note is not None:
+            item.note = note[:1000] or None
+        item.updated_at = datetime.utcnow()
+        item.updated_by_id = officer.id
+        if close and item.status == FOLLOWUP_OPEN:
+            item.status = FOLLOWUP_CLOSED
+            item.closed_at = datetime.utcnow()
+            item.closed_by_id = officer.id
+        elif not close and item.status == FOLLOWUP_CLOSED:
+            item.status = FOLLOWUP_OPEN
+            item.closed_at = None
+            item.closed_by_id = None
