@@ -99,19 +99,20 @@ class FollowupRepository:
         query = select(func.count(RatingFollowup.id)).where(RatingFollowup.status == FOLLOWUP_OPEN)
         return int(self.session.execute(query).scalar() or 0)
 
-    def update(self, item: RatingFollowup, officer: Officer, kind: str, note: Optional[str], close: bool) -> None:
-        """Set the kind (回访/整改) and the staff's note; ``close`` marks it done (it stays listed under 已完成)."""
+    def update(self, item: RatingFollowup, officer: Officer, kind: str, note: Optional[str], action: str = "save") -> None:
+        """Set the kind (回访/整改) and the staff's note; ``action`` "close" marks the item done (it stays listed
+        under 已完成), "reopen" opens it again, "save" keeps its state."""
         if kind in KIND_LABELS:
             item.kind = kind
         if note is not None:
             item.note = note[:1000] or None
         item.updated_at = datetime.utcnow()
         item.updated_by_id = officer.id
-        if close and item.status == FOLLOWUP_OPEN:
+        if action == "close" and item.status == FOLLOWUP_OPEN:
             item.status = FOLLOWUP_CLOSED
             item.closed_at = datetime.utcnow()
             item.closed_by_id = officer.id
-        elif not close and item.status == FOLLOWUP_CLOSED:
+        elif action == "reopen" and item.status == FOLLOWUP_CLOSED:
             item.status = FOLLOWUP_OPEN
             item.closed_at = None
             item.closed_by_id = None

@@ -258,12 +258,12 @@ class Figures:
                     ["渠道", CHANNELS[self.channel]],
                     ["会话数", c.conversations],
                     ["用户消息数", c.user_messages],
-                    ["知识库解答占比", _pct(self.share(ANSWERED))],
-                    ["转人工占比", _pct(self.share(HANDOFF))],
+                    ["知识库解答占比", pct(self.share(ANSWERED))],
+                    ["转人工占比", pct(self.share(HANDOFF))],
                     ["工单新建", t.opened],
-                    ["满意率（好差评）", _pct(r.satisfied_share)],
-                    ["助手响应时间 P50（毫秒）", _num(self.latency(0.5))],
-                    ["助手响应时间 P95（毫秒）", _num(self.latency(0.95))],
+                    ["满意率（好差评）", pct(r.satisfied_share)],
+                    ["助手响应时间 P50（毫秒）", num(self.latency(0.5))],
+                    ["助手响应时间 P95（毫秒）", num(self.latency(0.95))],
                 ],
             ),
             Table(
@@ -277,7 +277,7 @@ class Figures:
                 "用户消息的处理结果",
                 ["结果", "消息数", "占比"],
                 [
-                    [OUTCOME_LABELS[o], c.outcomes.get(o, 0), _pct(c.outcomes.get(o, 0) / total_outcomes if total_outcomes else None)]
+                    [OUTCOME_LABELS[o], c.outcomes.get(o, 0), pct(c.outcomes.get(o, 0) / total_outcomes if total_outcomes else None)]
                     for o in OUTCOMES
                 ],
             ),
@@ -297,8 +297,8 @@ class Figures:
                     ["新建工单", t.opened],
                     ["当前等待受理", t.waiting],
                     ["已有服务官回复", t.replied],
-                    ["首次回复用时中位数（分钟）", _num(t.first_reply_median, 1)],
-                    ["首次回复用时 P90（分钟）", _num(t.first_reply_p90, 1)],
+                    ["首次回复用时中位数（分钟）", num(t.first_reply_median, 1)],
+                    ["首次回复用时 P90（分钟）", num(t.first_reply_p90, 1)],
                     ["已办结", t.resolved],
                     ["非工作时间新建", t.after_hours],
                 ],
@@ -310,8 +310,8 @@ class Figures:
                 [[level.label, r.counts.get(level.score, 0)] for level in LEVELS]
                 + [
                     ["合计", r.total],
-                    ["满意率", _pct(r.satisfied_share)],
-                    ["平均分（5=非常满意）", _num(r.average, 2)],
+                    ["满意率", pct(r.satisfied_share)],
+                    ["平均分（5=非常满意）", num(r.average, 2)],
                     ["附有意见", r.comments],
                     ["新增整改/回访事项", r.followups_opened],
                     ["待处理整改/回访事项（当前）", r.followups_open_now],
@@ -322,8 +322,8 @@ class Figures:
                 "助手响应时间",
                 ["指标", "毫秒"],
                 [
-                    ["P50", _num(self.latency(0.5))],
-                    ["P95", _num(self.latency(0.95))],
+                    ["P50", num(self.latency(0.5))],
+                    ["P95", num(self.latency(0.95))],
                     ["统计的消息数", len(c.latencies_ms)],
                 ],
             ),
@@ -338,11 +338,11 @@ class Table:
     rows: List[List[Any]]
 
 
-def _pct(value: Optional[float]) -> str:
+def pct(value: Optional[float]) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def _num(value: Optional[float], digits: int = 0) -> Any:
+def num(value: Optional[float], digits: int = 0) -> Any:
     if value is None:
         return "—"
     return round(value) if digits == 0 else round(value, digits)

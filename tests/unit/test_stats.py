@@ -188,7 +188,7 @@ def test_a_negative_rating_with_a_comment_opens_one_follow_up_item(tickets_seede
             (1, "very_dissatisfied", "等太久了")
         ]
         officer = session.get(Officer, tickets_seeded)
-        FollowupRepository(session).update(items[0], officer, "rectify", "已电话回访，优化排班", close=True)
+        FollowupRepository(session).update(items[0], officer, "rectify", "已电话回访，优化排班", "close")
     with session_scope() as session:
         item = session.query(RatingFollowup).one()
         assert (item.kind, item.status, item.note, item.closed_by_id) == ("rectify", "closed", "已电话回访，优化排班", tickets_seeded)

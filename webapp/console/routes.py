@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from webapp.console import api, faq, views
+from webapp.console import api, faq, stats, views
 from webapp.console.security import PREFIX, RedactTokens, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -43,6 +43,7 @@ def console_app() -> Starlette:
             Route("/settings", views.settings_submit, methods=post),
             Route("/privacy", views.privacy_page, methods=get),
             Route("/privacy", views.privacy_submit, methods=post),
+            *stats.routes(),  # the service dashboard and the follow-up items of ratings (webapp/console/stats.py)
             *faq.routes(),  # knowledge curation pages and the JSON API under /console/api (webapp/console/faq.py)
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="console_static"),
         ],

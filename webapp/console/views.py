@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from core import ratings
 from core.accounts import MIN_PASSWORD_LENGTH, AccountRepository, account_repository
 from core.handoff import contact, delivery, payloads, privacy
 from core.handoff.models import (
@@ -83,6 +84,8 @@ ACTION_LABELS = {
     "privacy_export": "导出个人信息",
     "privacy_delete": "删除个人信息",
     "privacy_retention": "按保存期限删除个人信息",
+    "followup_update": "更新整改/回访事项",
+    "followup_close": "完成整改/回访事项",
 }
 NOTICES = {
     "claimed": ("ok", "已认领，这张工单由您负责。"),
@@ -149,6 +152,7 @@ TEMPLATES.globals.update(
     ACTION_LABELS=ACTION_LABELS,
     MAX_REPLY_CHARS=MAX_REPLY_CHARS,
     MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+    RATING_LABELS={level.score: level.label for level in ratings.LEVELS},
 )
 
 
