@@ -10,18 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from core import charts, ratings, stats
 from core.db import session_scope
 from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN, Officer
 from core.handoff.repository import TicketRepository
 from core.settings import get_settings
-from webapp.console import security
-from webapp.console.views import _office_hours, _posted, _signed_in, redirect, render
+from webapp.console.handler import SIGNED_IN, TICKET_STAFF, Call, page
+from webapp.console.rendering import redirect
+from webapp.console.views import office_hours
 
 RATING_COLOURS = ("#15803d", "#4d7c0f", "#0b5cad", "#b45309", "#b42318")  # 非常满意 … 非常不满意
 OUTCOME_COLOURS = ("#15803d", "#0b5cad", "#7e22ce", "#b42318", "#475569")
@@ -37,7 +36,7 @@ def _parameters(request: Request) -> Dict[str, str]:
 def _figures(params: Dict[str, str]) -> stats.Figures:
     settings = get_settings()
     with session_scope() as session:
-        hours = _office_hours(TicketRepository(session))
+        hours = office_hours(TicketRepository(session))
         return stats.compute(
             session, params["period"], params["channel"], tz_name=settings.timezone, office_hours=hours
         )
@@ -64,44 +63,25 @@ def _charts(figures: stats.Figures) -> Dict[str, str]:
     }
 
 
-async def stats_page(request: Request) -> Response:
-    auth, refusal = await _signed_in(request, tickets=False)
-    if refusal is not None:
-        return refusal
-    params = _parameters(request)
-
-    def build() -> Response:
-        figures = _figures(params)
-        tables = {t.key: t for t in figures.tables()}
-        return render(
-            "stats.html",
-            auth,
-            request=request,
-            figures=figures,
-            tables=tables,
-            charts=_charts(figures),
-            params=params,
-            PERIODS=stats.PERIODS,
-            CHANNELS=stats.CHANNELS,
-            OUTCOMES=stats.OUTCOMES,
-            OUTCOME_LABELS=stats.OUTCOME_LABELS,
-            pct=stats.pct,
-            num=stats.num,
-        )
-
-    return await run_in_threadpool(build)
+@page(SIGNED_IN)
+def stats_page(call: Call) -> Response:
+    params = _parameters(call.request)
+    figures = _figures(params)
+    return call.render(
+        "stats.html",
+        figures=figures,
+        tables={t.key: t for t in figures.tables()},
+        charts=_charts(figures),
+        params=params,
+        PERIODS=stats.PERIODS, CHANNELS=stats.CHANNELS, OUTCOMES=stats.OUTCOMES, OUTCOME_LABELS=stats.OUTCOME_LABELS,
+        pct=stats.pct, num=stats.num,
+    )
 
 
-async def stats_export(request: Request) -> Response:
-    auth, refusal = await _signed_in(request, tickets=False)
-    if refusal is not None:
-        return refusal
-    params = _parameters(request)
-
-    def build() -> bytes:
-        return stats.to_xlsx(_figures(params).tables())
-
-    content = await run_in_threadpool(build)
+@page(SIGNED_IN)
+def stats_export(call: Call) -> Response:
+    params = _parameters(call.request)
+    content = stats.to_xlsx(_figures(params).tables())
     filename = f"service-stats-{params['period']}-{params['channel']}-{datetime.utcnow():%Y%m%d}.xlsx"
     return Response(
         content,
@@ -113,71 +93,49 @@ async def stats_export(request: Request) -> Response:
 # ---- follow-up items of negative ratings -------------------------------------------------------------------------
 
 
-async def followups_page(request: Request) -> Response:
-    auth, refusal = await _signed_in(request)
-    if refusal is not None:
-        return refusal
-    view = request.query_params.get("view", FOLLOWUP_OPEN)
+@page(TICKET_STAFF)
+def followups_page(call: Call) -> Response:
+    view = call.query.get("view", FOLLOWUP_OPEN)
     view = view if view in (FOLLOWUP_OPEN, FOLLOWUP_CLOSED) else FOLLOWUP_OPEN
-
-    def build() -> Response:
-        with session_scope() as session:
-            repo = ratings.FollowupRepository(session)
-            items: List[Any] = repo.items(view)
-            return render(
-                "followups.html",
-                auth,
-                request=request,
-                items=items,
-                view=view,
-                open_count=repo.count_open(),
-                label_of=ratings.label_of,
-                KIND_LABELS=ratings.KIND_LABELS,
-                FOLLOWUP_STATUS_LABELS=ratings.FOLLOWUP_STATUS_LABELS,
-            )
-
-    return await run_in_threadpool(build)
+    with session_scope() as session:
+        repo = ratings.FollowupRepository(session)
+        items: List[Any] = repo.items(view)
+        return call.render(
+            "followups.html",
+            items=items,
+            view=view,
+            open_count=repo.count_open(),
+            label_of=ratings.label_of,
+            KIND_LABELS=ratings.KIND_LABELS,
+            FOLLOWUP_STATUS_LABELS=ratings.FOLLOWUP_STATUS_LABELS,
+        )
 
 
-async def followup_update(request: Request) -> Response:
-    auth, form, refusal = await _posted(request)
-    if refusal is not None:
-        return refusal
-    item_id = int(request.path_params["item_id"])
-    kind = str(form.get("kind", ""))
-    note = str(form.get("note", "")).strip()
+def _update_followup(call: Call, item_id: int, kind: str, note: str, action: str) -> bool:
+    with session_scope() as session:
+        repo = ratings.FollowupRepository(session)
+        item = repo.item(item_id)
+        officer = session.get(Officer, call.auth.officer_id)
+        if item is None or officer is None:
+            return False
+        repo.update(item, officer, kind, note, action)
+        detail = f"{ratings.KIND_LABELS.get(item.kind, item.kind)} #{item.id}"
+        audited = "followup_close" if action == "close" else "followup_update"
+        TicketRepository(session).audit(officer, audited, item.ticket, detail=detail, ip=call.ip)
+        return True
+
+
+@page(TICKET_STAFF, post=True)
+def followup_update(call: Call) -> Response:
+    kind = str(call.form.get("kind", ""))
+    note = str(call.form.get("note", "")).strip()
     if len(note) > MAX_NOTE_CHARS:
         return redirect("/followups", m="too_long")
-    action = str(form.get("action", "save"))
+    action = str(call.form.get("action", "save"))
     action = action if action in ("save", "close", "reopen") else "save"
     close = action == "close"
     if close and not note:
         return redirect("/followups", m="empty")  # what was done is written down before the item closes
-    ip = security.client_ip(request)
-
-    def apply() -> bool:
-        with session_scope() as session:
-            repo = ratings.FollowupRepository(session)
-            item = repo.item(item_id)
-            officer = session.get(Officer, auth.officer_id)
-            if item is None or officer is None:
-                return False
-            repo.update(item, officer, kind, note, action)
-            tickets = TicketRepository(session)
-            detail = f"{ratings.KIND_LABELS.get(item.kind, item.kind)} #{item.id}"
-            tickets.audit(officer, "followup_close" if close else "followup_update", item.ticket, detail=detail, ip=ip)
-            return True
-
-    found = await run_in_threadpool(apply)
-    if not found:
+    if not _update_followup(call, int(call.params["item_id"]), kind, note, action):
         return redirect("/followups", m="not_allowed")
     return redirect("/followups", m="saved", view=FOLLOWUP_CLOSED if close else FOLLOWUP_OPEN)
-
-
-def routes() -> List[BaseRoute]:
-    return [
-        Route("/stats", stats_page, methods=["GET"]),
-        Route("/stats.xlsx", stats_export, methods=["GET"]),
-        Route("/followups", followups_page, methods=["GET"]),
-        Route("/followups/{item_id:int}", followup_update, methods=["POST"]),
-    ]
