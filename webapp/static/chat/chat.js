@@ -10,12 +10,43 @@
  * - The text box takes as much as the bot reads (data-max-chars, 2000); a small counter shows near the limit and
  *   says so when pasted or dictated text had to be cut.
  * - Officer replies while a hand-off ticket is open: see OfficerRelay below.
+ * - Accessibility: new messages are added to the history, never re-drawn, so keyboard focus on an earlier link or
+ *   button stays where it is. The history itself is not a live region; each new message of the assistant or an
+ *   officer is read out once from #hz-announce. A quick reply chosen from the keyboard hands focus to the text box.
+ *   The words said come from data-text-* attributes of the page (chat.html).
+ * - 大字: the large-text switch scales every size (they are in rem) and is remembered in localStorage.
  */
 (function () {
   "use strict";
 
   var root = document.getElementById("hz-chat");
-  if (!root || typeof window.io !== "function") return;
+  if (!root) return;
+
+  // --- 大字 (large text): before anything else, so the page never jumps from small to large ----------------------
+  var LARGE_KEY = "hz-chat:large";
+  var largeToggle = root.querySelector(".hz-large-toggle");
+
+  function setLarge(on) {
+    document.documentElement.classList.toggle("hz-large", on);
+    if (largeToggle) largeToggle.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function storedLarge() {
+    try { return window.localStorage.getItem(LARGE_KEY) === "1"; } catch (e) { return false; }
+  }
+
+  setLarge(storedLarge());
+  if (largeToggle) {
+    largeToggle.addEventListener("click", function () {
+      var on = largeToggle.getAttribute("aria-pressed") !== "true";
+      setLarge(on);
+      try { window.localStorage.setItem(LARGE_KEY, on ? "1" : "0"); } catch (e) { /* private mode */ }
+      var history = root.querySelector(".hz-messages");
+      if (history) history.scrollTop = history.scrollHeight;
+    });
+  }
+
+  if (typeof window.io !== "function") return;
 
   var STORE_KEY = "hz-chat:v1";
   var MAX_KEPT = 200;
@@ -28,6 +59,8 @@
   var sendButton = root.querySelector(".hz-send");
   var statusLine = root.querySelector(".hz-status");
   var resetButton = root.querySelector(".hz-reset");
+  var announcer = document.getElementById("hz-announce");
+  var TEXT = root.dataset;
 
   // --- the conversation, kept in localStorage ---------------------------------------------------------------------
 
@@ -123,7 +156,7 @@
     });
   }
 
-  var LABELS = { bot: "助手", officer: "CBSO服务官", system: "", user: "" };
+  var LABELS = { bot: TEXT.textBot || "助手", officer: TEXT.textOfficer || "CBSO服务官", system: "", user: "" };
 
   // Quick replies answer the bot's latest turn: the messages after the user's last message. Sending a message or
   // clicking a button (which sends one) makes all earlier buttons history.
@@ -142,7 +175,7 @@
   function renderMessage(message, index, active) {
     var row = document.createElement("div");
     row.className = "hz-row hz-row-" + message.from;
-    var label = message.from === "officer" && message.name ? "CBSO服务官 " + message.name : LABELS[message.from];
+    var label = labelOf(message);
     if (label && message.from !== "bot") {
       var tag = document.createElement("div");
       tag.className = "hz-label";
@@ -156,7 +189,7 @@
       if (message.image && /^https?:\/\//.test(message.image)) {
         var img = document.createElement("img");
         img.src = message.image;
-        img.alt = "图片";
+        img.alt = TEXT.textImage || "图片";
         img.loading = "lazy";
         bubble.appendChild(img);
       }
@@ -166,7 +199,7 @@
       var group = document.createElement("div");
       group.className = active ? "hz-buttons" : "hz-buttons hz-buttons-done";
       group.setAttribute("role", "group");
-      group.setAttribute("aria-label", "快捷回复");
+      group.setAttribute("aria-label", TEXT.textQuickReplies || "快捷回复");
       message.buttons.forEach(function (button, choice) {
         var b = document.createElement("button");
         b.type = "button";
@@ -174,7 +207,12 @@
         b.textContent = button.title;
         b.disabled = !active;
         if (message.chosen === choice) b.setAttribute("aria-pressed", "true");
-        b.addEventListener("click", function () { choose(index, choice); });
+        b.addEventListener("click", function (event) {
+          // a keyboard press (Enter, Space) clicks with detail 0: the button is about to be disabled, so focus goes
+          // on to the text box instead of being lost; a tap leaves focus alone (no keyboard popping up on a phone)
+          choose(index, choice);
+          if (event.detail === 0 && document.activeElement !== input) input.focus();
+        });
         group.appendChild(b);
       });
       row.appendChild(group);
@@ -182,16 +220,53 @@
     return row;
   }
 
+  function labelOf(message) {
+    return message.from === "officer" && message.name ? LABELS.officer + " " + message.name : LABELS[message.from];
+  }
+
   var typingRow = null;
   var typingTimer = null;
+  var rows = []; // the rendered row of each message of state.messages
 
   function renderAll() {
     list.textContent = "";
-    state.messages.forEach(function (message, index) {
-      list.appendChild(renderMessage(message, index, buttonsActive(index)));
+    rows = state.messages.map(function (message, index) {
+      return list.appendChild(renderMessage(message, index, buttonsActive(index)));
     });
     if (typingRow) list.appendChild(typingRow);
     list.scrollTop = list.scrollHeight;
+  }
+
+  // the rows drawn already are kept (and whatever has focus in them); only their buttons follow the state
+  function syncButtons() {
+    state.messages.forEach(function (message, index) {
+      if (!message.buttons || !message.buttons.length || !rows[index]) return;
+      var active = buttonsActive(index);
+      var group = rows[index].querySelector(".hz-buttons");
+      if (group) group.className = active ? "hz-buttons" : "hz-buttons hz-buttons-done";
+      Array.prototype.forEach.call(rows[index].querySelectorAll(".hz-button"), function (b, choice) {
+        b.disabled = !active;
+        if (message.chosen === choice) b.setAttribute("aria-pressed", "true");
+        else b.removeAttribute("aria-pressed");
+      });
+    });
+  }
+
+  // one message read out by screen readers: who says it, what, and how many quick replies follow
+  var announceTimer = null;
+  function announce(message) {
+    if (!announcer || message.from === "user") return;
+    var label = labelOf(message);
+    var words = (label ? label + "：" : "") + (message.text || "");
+    if (message.buttons && message.buttons.length) {
+      words += " " + (TEXT.textButtons || "{n}").replace("{n}", String(message.buttons.length));
+    }
+    // appended, so two messages in a row are both read; emptied a moment later, so the same words are read again
+    var line = document.createElement("p");
+    line.textContent = words;
+    announcer.appendChild(line);
+    window.clearTimeout(announceTimer);
+    announceTimer = window.setTimeout(function () { announcer.textContent = ""; }, 5000);
   }
 
   function setTyping(on) {
@@ -199,9 +274,12 @@
     if (on && !typingRow) {
       typingRow = document.createElement("div");
       typingRow.className = "hz-row hz-row-bot hz-typing";
-      typingRow.setAttribute("aria-label", "助手正在输入");
       var bubble = document.createElement("div");
       bubble.className = "hz-bubble";
+      var words = document.createElement("span");
+      words.className = "hz-visually-hidden";
+      words.textContent = TEXT.textTyping || "助手正在输入";
+      bubble.appendChild(words);
       for (var i = 0; i < 3; i++) {
         var dot = document.createElement("span");
         dot.className = "hz-dot";
@@ -220,8 +298,17 @@
   function add(message) {
     message.at = Date.now();
     state.messages.push(message);
+    var trimmed = state.messages.length > MAX_KEPT;
     saveState();
-    renderAll();
+    if (trimmed || rows.length !== state.messages.length - 1) {
+      renderAll();
+    } else {
+      var index = state.messages.length - 1;
+      rows.push(list.insertBefore(renderMessage(message, index, buttonsActive(index)), typingRow));
+      syncButtons();
+      list.scrollTop = list.scrollHeight;
+    }
+    announce(message);
   }
 
   // --- talking to Rasa -----------------------------------------------------------------------------------------------
@@ -269,7 +356,7 @@
   }
 
   socket.on("connect", function () {
-    setStatus("online", "在线");
+    setStatus("online", TEXT.textOnline || "在线");
     socket.emit("session_request", { session_id: state.sessionId });
   });
   socket.on("session_confirm", function (sessionId) {
@@ -281,8 +368,8 @@
     if (!state.messages.length) send(WELCOME_PAYLOAD, null);
   });
   socket.on("bot_uttered", fromBot);
-  socket.on("disconnect", function () { setStatus("offline", "连接已断开，正在重连…"); });
-  socket.on("connect_error", function () { setStatus("offline", "暂时连不上服务器，正在重试…"); });
+  socket.on("disconnect", function () { setStatus("offline", TEXT.textOffline || "连接已断开"); });
+  socket.on("connect_error", function () { setStatus("offline", TEXT.textUnreachable || "暂时连不上服务器"); });
 
   // --- officer replies while a hand-off ticket is open ---------------------------------------------------------------
   //
@@ -434,11 +521,12 @@
 
   function grow() {
     input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+    var most = parseFloat(window.getComputedStyle(input).maxHeight) || 120; // 7.5rem: more with 大字
+    input.style.height = Math.min(input.scrollHeight, most) + "px";
   }
 
   resetButton.addEventListener("click", function () {
-    if (!window.confirm("清空当前对话记录并开始新的对话？")) return;
+    if (!window.confirm(TEXT.textResetConfirm || "清空当前对话记录并开始新的对话？")) return;
     relay.stop();
     state = freshState();
     saveState();
