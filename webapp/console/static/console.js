@@ -1,4 +1,51 @@
-// Ticket page: fetch new transcript lines every few seconds and add them as text (never as HTML).
+// Staff console pages' script (no HTML is ever built from data: text only).
+// - Queue page: refreshes itself every minute in place of a <meta refresh> (WCAG 2.2.1): a button pauses it (kept in
+//   localStorage), and it waits while focus is on a link or control of the page, so a keyboard user keeps their place.
+// - Ticket page: fetch new transcript lines every few seconds and add them as text (never as HTML).
+(function () {
+  "use strict";
+  var box = document.getElementById("auto-refresh");
+  var toggle = document.getElementById("auto-refresh-toggle");
+  if (!box || !toggle) return;
+  var KEY = "hz-console:queue-refresh-paused";
+  var seconds = parseInt(box.dataset.seconds || "60", 10);
+  var timer = null;
+
+  function paused() {
+    try { return window.localStorage.getItem(KEY) === "1"; } catch (e) { return false; }
+  }
+
+  function show() {
+    var on = paused();
+    toggle.setAttribute("aria-pressed", on ? "true" : "false");
+    toggle.textContent = on ? box.dataset.textResume : box.dataset.textPause;
+  }
+
+  function busy() {
+    var active = document.activeElement;
+    return active && active !== document.body && active !== toggle && active.id !== "main";
+  }
+
+  function schedule() {
+    window.clearTimeout(timer);
+    if (paused()) return;
+    timer = window.setTimeout(function () {
+      if (paused()) return;
+      if (busy() || document.hidden) schedule();
+      else window.location.assign(box.dataset.url);
+    }, seconds * 1000);
+  }
+
+  toggle.addEventListener("click", function () {
+    try { window.localStorage.setItem(KEY, paused() ? "0" : "1"); } catch (e) { /* private mode */ }
+    show();
+    schedule();
+  });
+  toggle.hidden = false;
+  show();
+  schedule();
+})();
+
 (function () {
   "use strict";
   var list = document.getElementById("transcript");
