@@ -61,6 +61,24 @@ def clean_comment(text: Optional[str]) -> Optional[str]:
     return line[:MAX_COMMENT] or None
 
 
+# a reply to "可以说说原因吗？" that declines to comment (compared on the compact form: no spaces or punctuation)
+SKIP_WORDS = frozenset(
+    {"跳过", "不用", "不用了", "没有", "没", "无", "算了", "不填", "不说", "没什么", "没啥", "唔使", "唔使了", "skip", "no", "不了"}
+)
+
+
+def is_skip(compact_text: str) -> bool:
+    return not compact_text or compact_text in SKIP_WORDS
+
+
+def comment_in_rating(text: Optional[str], compact_text: str) -> Optional[str]:
+    """The comment in a rating typed with words ("不满意，等了太久"): the whole message when it says more than the
+    rating (over six characters once compacted); None for "5分", "非常满意" or a button's payload."""
+    if not text or text.startswith("/") or len(compact_text) <= 6:
+        return None
+    return clean_comment(text)
+
+
 def opens_followup(score: int, comment: Optional[str]) -> bool:
     level = level_of(score)
     return bool(level and level.negative and clean_comment(comment))

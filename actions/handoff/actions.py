@@ -26,6 +26,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS
 from actions.rendering import original_user_text, response_text, response_variant
+from core import ratings
 from core.handoff import contact, payloads
 from core.handoff import names as n
 from core.handoff.delivery import officer_message_text
@@ -497,15 +498,17 @@ class ValidateHandoffChatForm(FormValidationAction):
                     contact.parse_rating(text) if intent == n.INTENT_RATE or len(contact.compact(text)) <= 5 else None
                 )
                 if rating and tickets.needs_rating(ticket):
-                    # the user saw the resolution (poll or push) and answers the rating question right away
-                    tickets.rate(ticket, rating)
+                    # the user saw the resolution (poll or push) and answers the rating question right away; a
+                    # negative rating without a comment is asked for one by action_handoff_relay_end
+                    comment = ratings.comment_in_rating(text, contact.compact(text))
+                    tickets.rate(ticket, rating, comment)
                     back = (
                         "utter_handoff_back_resolved"
                         if ticket.status == STATUS_RESOLVED
                         else "utter_handoff_back_closed"
                     )
                     dispatcher.utter_message(text=response_text(domain, back, ticket=ticket.number))
-                    dispatcher.utter_message(text=response_text(domain, "utter_handoff_rating_thanks", rating=rating))
+                    say_rated(dispatcher, domain, rating, comment)
                 return {**done, n.TICKET: ticket.number}
             if contact.is_end_request(text, intent, confidence):
                 send_waiting_replies(dispatcher, tickets, ticket, channel, include_notices=False)
@@ -557,6 +560,9 @@ class ActionHandoffRelayEnd(Action):
                 said = ended_response(tickets, ticket, original_user_text(tracker))
                 dispatcher.utter_message(text=response_text(domain, said, ticket=ticket.number))
                 return events
+            if ticket is not None and comment_due(ticket):
+                # a 不满意/非常不满意 rating given in the closing turn (answered by the validation): ask why
+                return [SlotSet(n.TICKET, ticket.number), SlotSet(n.RELAY, None), FollowupAction(n.RATING_COMMENT_FORM)]
             if ticket is None or ticket.is_active or ticket.rating is not None:
                 return events  # (a rating given in the closing turn was already answered by the validation)
             number, status, rate = ticket.number, ticket.status, tickets.needs_rating(ticket)
@@ -603,8 +609,32 @@ class ActionTicketStatus(Action):
         return []
 
 
+def say_rated(dispatcher: CollectingDispatcher, domain: DomainDict, rating: int, comment: Optional[str]) -> None:
+    """Thank the user for their 好差评 rating; a negative one is apologised for (and, without a comment, is asked
+    for one next: ``handoff_rating_comment_form``)."""
+    level = ratings.level_of(rating)
+    if level is None:
+        return
+    if not level.negative:
+        dispatcher.utter_message(text=response_text(domain, "utter_handoff_rating_thanks", level=level.label))
+    elif comment:
+        dispatcher.utter_message(text=response_text(domain, "utter_handoff_rating_followup", level=level.label))
+    else:
+        dispatcher.utter_message(text=response_text(domain, "utter_handoff_rating_sorry", level=level.label))
+
+
+def comment_due(ticket: Ticket, moment: Optional[datetime] = None) -> bool:
+    """A 不满意/非常不满意 rating of the last two minutes without a comment: the user is asked why."""
+    level = ratings.level_of(ticket.rating)
+    if level is None or not level.negative or ticket.rating_comment or ticket.rated_at is None:
+        return False
+    return ((moment or datetime.utcnow()) - ticket.rated_at).total_seconds() <= 120
+
+
 class ActionHandoffRate(Action):
-    """Record the 1–5 satisfaction rating of the user's last closed ticket."""
+    """Record the 好差评 rating (非常满意 … 非常不满意, or 5 … 1 分) of the user's last closed ticket, with the
+    comment typed in the same message ("不满意，等了太久"); a 不满意/非常不满意 rating without one is asked for it
+    (``handoff_rating_comment_form``; a negative rating with a comment opens a follow-up item for staff)."""
 
     def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
         self.repository_scope = repository_scope
@@ -619,8 +649,9 @@ class ActionHandoffRate(Action):
         for entity in tracker.latest_message.get("entities") or []:
             if entity.get("entity") == n.ENTITY_RATING:
                 rating = contact.parse_rating(str(entity.get("value")))
+        text = original_user_text(tracker)
         if rating is None:
-            rating = contact.parse_rating(original_user_text(tracker))
+            rating = contact.parse_rating(text)
         with self.repository_scope() as tickets:
             ticket = tickets.ticket_to_rate(tracker.sender_id, user_channel(tracker))
             if ticket is None:
@@ -629,9 +660,51 @@ class ActionHandoffRate(Action):
             if rating is None:
                 dispatcher.utter_message(response="utter_handoff_rating_invalid")
                 return []
-            tickets.rate(ticket, rating)
-        dispatcher.utter_message(text=response_text(domain, "utter_handoff_rating_thanks", rating=rating))
+            comment = ratings.comment_in_rating(text, contact.compact(text))
+            tickets.rate(ticket, rating, comment)
+            number, due = ticket.number, comment_due(ticket)
+        say_rated(dispatcher, domain, rating, comment)
+        if due:
+            return [SlotSet(n.TICKET, number), FollowupAction(n.RATING_COMMENT_FORM)]
         return []
+
+
+class ValidateHandoffRatingCommentForm(FormValidationAction):
+    """The answer to "可以说说哪里不满意吗？": stored on the ticket as the rating's comment (a follow-up item opens
+    for staff), unless the user declines (跳过, 不用了 …). The slot ends up "stored" or "skipped"."""
+
+    def __init__(self, repository_scope: RepositoryScope = ticket_repository) -> None:
+        self.repository_scope = repository_scope
+
+    def name(self) -> str:
+        return "validate_handoff_rating_comment_form"
+
+    async def validate_handoff_rating_comment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        text = original_user_text(tracker).strip()
+        if text.startswith("/") or ratings.is_skip(contact.compact(text)):
+            return {n.RATING_COMMENT: "skipped"}
+        with self.repository_scope() as tickets:
+            ticket = tickets.ticket_of(tracker.sender_id, tracker.get_slot(n.TICKET), user_channel(tracker))
+            stored = ticket is not None and tickets.comment_rating(ticket, text)
+        return {n.RATING_COMMENT: "stored" if stored else "skipped"}
+
+
+class ActionHandoffRatingComment(Action):
+    """After the comment form: say what became of the comment, and forget the ticket and the comment."""
+
+    def name(self) -> str:
+        return "action_handoff_rating_comment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
+        stored = tracker.get_slot(n.RATING_COMMENT) == "stored"
+        dispatcher.utter_message(
+            response="utter_handoff_rating_comment_thanks" if stored else "utter_handoff_rating_comment_skipped"
+        )
+        return [SlotSet(n.RATING_COMMENT, None), SlotSet(n.TICKET, None)]
 
 
 class ActionSessionStart(Action):

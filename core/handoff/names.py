@@ -3,6 +3,7 @@
 # forms
 HANDOFF_FORM = "handoff_form"
 CHAT_FORM = "handoff_chat_form"
+RATING_COMMENT_FORM = "handoff_rating_comment_form"  # the optional comment after a 不满意/非常不满意 rating
 
 # slots filled by handoff_form
 TOPIC = "handoff_topic"
@@ -14,6 +15,8 @@ FORM_SLOTS = (TOPIC, SUMMARY, CONTACT_NAME, PHONE, CONSENT)
 
 # slot of handoff_chat_form: every message while a ticket is open lands here and is never kept
 RELAY = "handoff_relay"
+# slot of handoff_rating_comment_form: the user's comment on their rating (stored on the ticket, then emptied)
+RATING_COMMENT = "handoff_rating_comment"
 
 # slots set by the actions
 REASON = "handoff_reason"

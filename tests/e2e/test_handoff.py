@@ -172,13 +172,13 @@ def test_the_whole_path(running_bot, admin):
     admin.post(f"/console/tickets/{ticket_id}/resolve", f"/console/tickets/{ticket_id}")
     messages = bot.say(sender, "谢谢")
     said = texts(messages)
-    assert f"服务官已办结您的工单 {number}" in said and "打分" in said
+    assert f"服务官已办结您的工单 {number}" in said and "好差评" in said
     buttons = [b for m in messages for b in m.get("buttons", [])]
-    assert [b["title"][:2] for b in buttons] == ["5分", "4分", "3分", "2分", "1分"]
+    assert [b["title"] for b in buttons] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     said = texts(bot.say(sender, buttons[0]["payload"]))
-    assert "感谢您的评价（5分）" in said
+    assert "感谢您的评价（非常满意）" in said
     page = admin.get(f"/console/tickets/{ticket_id}").text
-    assert "已办结" in page and "5 分" in page
+    assert "已办结" in page and "非常满意" in page
 
     # back with the bot: questions are answered again, and no longer go to the ticket
     said = texts(bot.say(sender, "开公司要多久"))

@@ -516,9 +516,9 @@ async def test_after_resolution_the_user_is_back_with_the_bot_and_asked_for_a_ra
     await ActionHandoffRate().run(
         dispatcher, tracker('/rate_service{"handoff_rating":"5"}', "rate_service", entities=entities), domain
     )
-    assert "5分" in dispatcher.messages[0]["text"]
+    assert "非常满意" in dispatcher.messages[0]["text"]
     with ticket_repository() as tickets:
-        assert tickets.ticket(ticket_id).rating == 5
+        assert tickets.ticket(ticket_id).rating == 5 and tickets.ticket(ticket_id).rating_level == "very_satisfied"
     dispatcher = CollectingDispatcher()
     await ActionHandoffRate().run(dispatcher, tracker("4分", "rate_service"), domain)
     assert responses(dispatcher) == ["utter_handoff_no_rating_due"]
@@ -531,7 +531,7 @@ async def test_a_rating_typed_right_after_the_resolution_counts(database, domain
         ticket = tickets.ticket(ticket_id)
         tickets.resolve(ticket, ticket.assigned_officer, "服务官已办结您的工单")
     _result, dispatcher = await relay("5分", "rate_service", number=number, domain=domain)
-    assert "5分" in dispatcher.messages[-1]["text"]
+    assert "非常满意" in dispatcher.messages[-1]["text"]
     dispatcher = CollectingDispatcher()
     await ActionHandoffRelayEnd().run(dispatcher, tracker("5分", "rate_service", slots={names.TICKET: number}), domain)
     assert dispatcher.messages == []
@@ -612,3 +612,80 @@ async def test_the_second_fallback_in_a_row_hands_off(database, domain):
     )
     events = await ActionClarify().run(CollectingDispatcher(), third, domain)
     assert followup(events) is None
+
+
+def resolved_ticket() -> tuple:
+    ticket_id, number, _token = open_ticket()
+    claim_and_reply(ticket_id, "已为您核实。")
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(ticket_id)
+        tickets.resolve(ticket, ticket.assigned_officer, "服务官已办结您的工单")
+    return ticket_id, number
+
+
+async def test_a_negative_rating_asks_for_a_comment_which_opens_a_follow_up_item(database, domain):
+    from actions.handoff.actions import ActionHandoffRatingComment, ValidateHandoffRatingCommentForm
+    from core.ratings import FollowupRepository
+
+    ticket_id, number = resolved_ticket()
+    dispatcher = CollectingDispatcher()
+    entities = [{"entity": "handoff_rating", "value": "2"}]
+    events = await ActionHandoffRate().run(
+        dispatcher, tracker('/rate_service{"handoff_rating":"2"}', "rate_service", entities=entities), domain
+    )
+    assert "不满意" in dispatcher.messages[0]["text"] and followup(events) == names.RATING_COMMENT_FORM
+    assert event_map(events)[names.TICKET] == number
+    dispatcher = CollectingDispatcher()
+    slots = {names.TICKET: number}
+    result = await ValidateHandoffRatingCommentForm().validate_handoff_rating_comment(
+        "等了两天才有人回复", dispatcher, tracker("等了两天才有人回复", "out_of_scope", slots=slots), domain
+    )
+    assert result == {names.RATING_COMMENT: "stored"}
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(ticket_id)
+        assert (ticket.rating, ticket.rating_level, ticket.rating_comment) == (2, "dissatisfied", "等了两天才有人回复")
+        items = FollowupRepository(tickets.session).items()
+        assert [i.ticket_id for i in items] == [ticket_id]
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffRatingComment().run(
+        dispatcher, tracker("等了两天才有人回复", "out_of_scope", slots={**slots, names.RATING_COMMENT: "stored"}), domain
+    )
+    assert responses(dispatcher) == ["utter_handoff_rating_comment_thanks"]
+    assert event_map(events) == {names.RATING_COMMENT: None, names.TICKET: None}
+
+
+async def test_the_comment_can_be_skipped_or_given_with_the_rating(database, domain):
+    from actions.handoff.actions import ValidateHandoffRatingCommentForm
+    from core.ratings import FollowupRepository
+
+    ticket_id, number = resolved_ticket()
+    await ActionHandoffRate().run(CollectingDispatcher(), tracker("非常不满意", "rate_service"), domain)
+    result = await ValidateHandoffRatingCommentForm().validate_handoff_rating_comment(
+        "跳过", CollectingDispatcher(), tracker("跳过", "deny", slots={names.TICKET: number}), domain
+    )
+    assert result == {names.RATING_COMMENT: "skipped"}
+    with ticket_repository() as tickets:
+        assert tickets.ticket(ticket_id).rating_comment is None
+        assert FollowupRepository(tickets.session).items() == []
+
+
+async def test_a_comment_typed_with_the_rating_opens_the_follow_up_item_at_once(database, domain):
+    from core.ratings import FollowupRepository
+
+    other_id, _other = resolved_ticket()
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffRate().run(dispatcher, tracker("不满意，材料清单没说清楚要原件", "rate_service"), domain)
+    assert followup(events) is None and "回访或整改" in dispatcher.messages[0]["text"]
+    with ticket_repository() as tickets:
+        ticket = tickets.ticket(other_id)
+        assert (ticket.rating_level, ticket.rating_comment) == ("dissatisfied", "不满意，材料清单没说清楚要原件")
+        assert [i.ticket_id for i in FollowupRepository(tickets.session).items()] == [other_id]
+
+
+async def test_basic_satisfaction_is_level_three_without_a_follow_up(database, domain):
+    ticket_id, _number = resolved_ticket()
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffRate().run(dispatcher, tracker("基本满意", "rate_service"), domain)
+    assert followup(events) is None and "基本满意" in dispatcher.messages[0]["text"]
+    with ticket_repository() as tickets:
+        assert (tickets.ticket(ticket_id).rating, tickets.ticket(ticket_id).rating_level) == (3, "basic")

@@ -26,7 +26,7 @@ def test_officers_see_the_figures_with_plots_and_export_the_same(database, seede
     assert page.status_code == 200
     html = page.text
     assert re.search(r'id="kpi-conversations">3<', html) and re.search(r'id="kpi-messages">8<', html)
-    assert html.count('<svg class="chart"') == 5 and "<polyline" in html and 'class="bar"' in html
+    assert html.count("<svg class=\"chart ") == 5 and "<polyline" in html and 'class="bar"' in html
     assert 'aria-label="满意度评价（好差评）：非常满意1；满意0；基本满意0；不满意0；非常不满意1"' in html
     assert 'href="/console/faq/unanswered?days=1"' in html
     assert "<form method=\"post\"" not in html.split("<main", 1)[1]  # read-only: no forms but the filters (GET)
