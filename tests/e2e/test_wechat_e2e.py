@@ -150,3 +150,45 @@ def test_officer_reply_reaches_the_wechat_user_by_the_api(running_bot, wechat_ap
     [reply] = [m for m in sent[already:] if m["touser"] == openid]
     assert reply["msgtype"] == "text"
     assert "CBSO首席商事服务官" in reply["text"]["content"] and "简易注销公示期满后20日内申请" in reply["text"]["content"]
+
+
+def test_a_haochaping_rating_with_a_comment_over_wechat(running_bot, wechat_api, monkeypatch):
+    """转人工 over WeChat, the ticket resolved while the user chats with the officer: the rating question comes as the five 好差评
+    levels, numbered; 不满意 by its number asks why, and the answer is stored and opens a follow-up item."""
+    from core import db
+    from core.handoff.models import RatingFollowup, Ticket
+
+    openid = "oE2eUser0000000000000000012"
+
+    def say(text: str) -> str:
+        status, body, seconds = send_text(running_bot, openid, text)
+        assert status == 200 and seconds < 5
+        return deserialize_reply(body).content
+
+    for name in ("WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_API_BASE"):  # as the web app has them
+        monkeypatch.setenv(name, running_bot.env[name])
+    said = say("转人工")
+    if "1/5" in said:
+        said = say("开办企业")
+    assert "2/5" in said, said
+    say("公司章程可以用模板吗")
+    say("陈先生")
+    consent = say("13812345678")
+    options = dict(re.findall(r"^(\d+)\. (.+)$", consent, flags=re.MULTILINE))
+    assert "已为您创建工单" in say(next(n for n, title in options.items() if title == "同意"))
+    ticket_id = active_ticket_id(running_bot.env["DATABASE_URL"], openid)
+    officer_replies(running_bot.env["DATABASE_URL"], ticket_id, "您好，章程可以用模板。", resolve_with="服务官已办结您的工单")
+    asked = say("好的")
+    options = dict(re.findall(r"^(\d+)\. (.+)$", asked, flags=re.MULTILINE))
+    assert "好差评" in asked and list(options.values()) == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"], asked
+    why = say(next(n for n, title in options.items() if title == "不满意"))
+    assert "感谢您的评价（不满意）" in why and "可以简单说说哪里不满意吗" in why, why
+    assert "已记录您的意见" in say("回复太慢了，等了一上午")
+    db.configure(running_bot.env["DATABASE_URL"])
+    try:
+        with db.session_scope() as session:
+            ticket = session.get(Ticket, ticket_id)
+            assert (ticket.rating, ticket.rating_level, ticket.rating_comment) == (2, "dissatisfied", "回复太慢了，等了一上午")
+            assert session.query(RatingFollowup).filter(RatingFollowup.ticket_id == ticket_id).count() == 1
+    finally:
+        db.configure("sqlite://")
