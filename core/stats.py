@@ -62,10 +62,21 @@ _SLOT_NAMES = (SLOT_TOPIC, SLOT_ANSWER_INTENT, SLOT_FALLBACK)
 
 
 def tracker_url() -> str:
-    """The tracker store's database: ``TRACKER_DB_URL``, else the SQLite file ``TRACKER_DB`` (endpoints.yml)."""
+    """The tracker store's database, as the Rasa server is given it: ``TRACKER_DB_URL``; PostgreSQL from
+    ``TRACKER_PG_HOST``/``_PORT``/``_DB``/``_USER``/``_PASSWORD`` (the scaled stack's endpoints); else the SQLite
+    file ``TRACKER_DB`` (endpoints.yml)."""
+    from urllib.parse import quote
+
     url = os.environ.get("TRACKER_DB_URL", "").strip()
     if url:
         return url
+    host = os.environ.get("TRACKER_PG_HOST", "").strip()
+    if host:
+        user = quote(os.environ.get("TRACKER_PG_USER", "").strip(), safe="")
+        password = quote(os.environ.get("TRACKER_PG_PASSWORD", ""), safe="")
+        port = os.environ.get("TRACKER_PG_PORT", "").strip() or "5432"
+        name = os.environ.get("TRACKER_PG_DB", "").strip() or "rasa"
+        return f"postgresql://{user}:{password}@{host}:{port}/{name}"
     path = os.environ.get("TRACKER_DB", "").strip() or str(Path(__file__).resolve().parent.parent / "var" / "rasa_tracker.db")
     return f"sqlite:///{path}"
 

@@ -237,3 +237,32 @@ def test_rate_limits_are_shared_by_the_workers_through_redis(scaled: ScaledStack
     down = RedisRateLimiter("test:sender", 1, 60.0, redis.Redis(port=9, socket_timeout=0.2,
                                                                socket_connect_timeout=0.2))
     assert down.allow(key) and down.allow(key)  # Redis unreachable: allowed, not locked out
+
+
+def test_the_dashboard_reads_the_tracker_store_on_postgresql(scaled: ScaledStack, monkeypatch):
+    """core/stats finds Rasa's PostgreSQL tracker store as the workers are given it (TRACKER_PG_*) and counts a new
+    conversation held across both workers."""
+    from core import db, stats
+
+    for name in ("TRACKER_PG_HOST", "TRACKER_PG_PORT", "TRACKER_PG_DB", "TRACKER_PG_USER", "TRACKER_PG_PASSWORD"):
+        monkeypatch.setenv(name, scaled.env[name])
+    monkeypatch.delenv("TRACKER_DB_URL", raising=False)
+    assert stats.tracker_url().startswith("postgresql://")
+    db.configure(scaled.env["DATABASE_URL"])
+    try:
+        def figures() -> stats.Figures:
+            with db.session_scope() as session:
+                return stats.compute(session, "day", "all")
+
+        before = figures().conversations
+        first, second = scaled.ports["workers"]
+        sender = f"scaled-stats-{uuid.uuid4().hex[:8]}"
+        say(first, sender, "开公司要多久")
+        say(second, sender, "简易注销要公示多少天")
+        after = figures().conversations
+    finally:
+        db.configure("sqlite://")
+    assert after.conversations == before.conversations + 1
+    assert after.user_messages == before.user_messages + 2
+    assert after.outcomes[stats.ANSWERED] == before.outcomes[stats.ANSWERED] + 2
+    assert len(after.latencies_ms) == len(before.latencies_ms) + 2

@@ -217,3 +217,16 @@ def test_a_month_of_ten_thousand_conversations_is_read_in_seconds(tmp_path, data
     assert figures.conversations.outcomes[ANSWERED] == 20_000
     print(f"month of 10,000 conversations: {seconds:.2f} s for {len(rows)} events")
     assert seconds < 15, f"{seconds:.1f} s for {len(rows)} events"
+
+
+def test_the_tracker_store_is_found_as_the_rasa_server_is_given_it(monkeypatch):
+    for name in ("TRACKER_DB_URL", "TRACKER_PG_HOST", "TRACKER_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRACKER_DB", "/srv/hz/tracker.db")
+    assert stats.tracker_url() == "sqlite:////srv/hz/tracker.db"
+    for name, value in {"TRACKER_PG_HOST": "127.0.0.1", "TRACKER_PG_PORT": "5433", "TRACKER_PG_DB": "hzbot_tracker",
+                        "TRACKER_PG_USER": "hzbot", "TRACKER_PG_PASSWORD": "p@ss/word"}.items():
+        monkeypatch.setenv(name, value)
+    assert stats.tracker_url() == "postgresql://hzbot:p%40ss%2Fword@127.0.0.1:5433/hzbot_tracker"
+    monkeypatch.setenv("TRACKER_DB_URL", "sqlite:///x.db")
+    assert stats.tracker_url() == "sqlite:///x.db"
