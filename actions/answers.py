@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff, names
 from actions.rendering import latest_entity, original_user_text, response_text, split_message
+from core.dialogue.knowledge import check_payloads, offered_button
 from core.knowledge.decide import ANSWER, CLARIFY, REFER, Decision, decide
 from core.knowledge.repository import Answer, KnowledgeRepository, knowledge_repository
 from core.knowledge.schema import ALL
@@ -43,12 +44,32 @@ def compose_answer(domain: Dict[str, Any], answer: Answer) -> List[str]:
     return parts
 
 
-def send_answer(dispatcher: CollectingDispatcher, domain: Dict[str, Any], answer: Answer) -> List[Dict[str, Any]]:
+def answer_buttons(answer: Answer, offer_check: bool = True) -> List[Dict[str, str]]:
+    """The entry's own buttons, then the guided check that fits the question (knowledge/dialogue/checks.yml):
+    the answer comes first, the check is only offered."""
+    buttons = [dict(b) for b in answer.buttons or []]
+    if not offer_check:  # inside a form: no other check is started from an answer
+        return [b for b in buttons if b.get("payload") not in check_payloads()]
+    check = offered_button(answer.intent, answer.topic)
+    if check and all(b.get("payload") != check["payload"] for b in buttons):
+        buttons.append(check)
+    return buttons
+
+
+def in_form(tracker: Tracker) -> bool:
+    loop = tracker.active_loop if isinstance(tracker.active_loop, dict) else {}
+    return bool(loop.get("name"))
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher, domain: Dict[str, Any], answer: Answer, offer_check: bool = True
+) -> List[Dict[str, Any]]:
     """Send the answer (phone-sized parts, buttons on the last) and return the context slots it sets."""
     parts = compose_answer(domain, answer)
+    buttons = answer_buttons(answer, offer_check)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        dispatcher.utter_message(text=part, buttons=answer.buttons if last and answer.buttons else None)
+        dispatcher.utter_message(text=part, buttons=buttons if last and buttons else None)
     events = [SlotSet(names.SLOT_CURRENT_TOPIC, answer.topic)]
     if answer.intent:
         events.append(SlotSet(names.SLOT_LAST_ANSWER_INTENT, answer.intent))
@@ -74,8 +95,17 @@ class ActionAnswer(Action):
     ``utter_no_variant``, ``utter_no_answer``, ``utter_ask_followup_topic`` and ``utter_long_message_note``.
     """
 
-    def __init__(self, repository_scope: RepositoryScope = knowledge_repository) -> None:
+    def __init__(self, repository_scope: RepositoryScope = knowledge_repository, reasoner: Any = None) -> None:
         self.repository_scope = repository_scope
+        self._reasoner = reasoner
+
+    @property
+    def reasoner(self) -> Any:
+        if self._reasoner is None:
+            from actions.cases import CaseReasoner
+
+            self._reasoner = CaseReasoner()
+        return self._reasoner
 
     def name(self) -> str:
         return "action_answer"
@@ -88,16 +118,23 @@ class ActionAnswer(Action):
         entity_type = mentioned or tracker.get_slot(names.SLOT_ENTITY_TYPE)
         type_event = [SlotSet(names.SLOT_ENTITY_TYPE, entity_type)]
         note_long_message(dispatcher, tracker, domain)
+        offer = not in_form(tracker)
+        if self._is_topic_question(intent):
+            # a question that describes the user's own case gets the verdict on that case (actions/cases.py)
+            case = self.reasoner.reason(dispatcher, tracker, domain, strict=True)
+            if case.handled:
+                return case.events
+            type_event += case.events
         with self.repository_scope() as kb:
             if intent == names.INTENT_FAQ_SELECT:
                 chosen = kb.entry(latest_entity(tracker, names.ENTITY_FAQ_ID) or "")
                 if chosen is None:
                     dispatcher.utter_message(response="utter_no_answer")
                     return []
-                return type_event + send_answer(dispatcher, domain, chosen)
+                return type_event + send_answer(dispatcher, domain, chosen, offer)
             staff_entry = self._staff_entry_matching(kb, intent, tracker)
             if staff_entry is not None:
-                return type_event + send_answer(dispatcher, domain, staff_entry)
+                return type_event + send_answer(dispatcher, domain, staff_entry, offer)
             if self._is_topic_question(intent) and kb.has_intent(intent):
                 general = kb.answer_for_intent(intent, entity_type) or kb.answer_for_intent(intent)
                 confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
@@ -107,7 +144,7 @@ class ActionAnswer(Action):
                     kb.record_unanswered(text, "fallback")
                     return render_decision(dispatcher, domain, tracker, decision)
                 if decision.answer is not None and decision.answer.intent != intent:
-                    return type_event + send_answer(dispatcher, domain, decision.answer)
+                    return type_event + send_answer(dispatcher, domain, decision.answer, offer)
             target = self._target_intent(kb, intent, tracker)
             if target is None:
                 dispatcher.utter_message(response="utter_ask_followup_topic")
@@ -126,7 +163,7 @@ class ActionAnswer(Action):
             dispatcher.utter_message(response="utter_no_answer")
             return []
         self._say_which_entity_type(dispatcher, domain, intent, answer, entity_type, mentioned)
-        return type_event + send_answer(dispatcher, domain, answer)
+        return type_event + send_answer(dispatcher, domain, answer, offer)
 
     @staticmethod
     def _is_topic_question(intent: str) -> bool:
@@ -194,8 +231,14 @@ class ActionClarify(Action):
 
     min_confidence = 0.05
 
-    def __init__(self, repository_scope: RepositoryScope = knowledge_repository) -> None:
+    def __init__(
+        self, repository_scope: RepositoryScope = knowledge_repository, reasoner: Any = None, read_case: bool = True
+    ) -> None:
         self.repository_scope = repository_scope
+        self._reasoner = reasoner
+        self.read_case = read_case
+
+    reasoner = ActionAnswer.reasoner
 
     def name(self) -> str:
         return "action_clarify"
@@ -207,12 +250,17 @@ class ActionClarify(Action):
         text = question_text(tracker)
         note_long_message(dispatcher, tracker, domain)
         out_of_scope = intent == names.INTENT_OUT_OF_SCOPE
+        if self.read_case:
+            # the NLU was unsure: the message may describe the user's case, read with the conversation's context
+            case = self.reasoner.reason(dispatcher, tracker, domain)
+            if case.handled:
+                return case.events
         with self.repository_scope() as kb:
             matches = faq_search.search(kb, text, limit=5)
             decision = decide(text, matches)
             if decision.kind == ANSWER and (not out_of_scope or matches[0].score >= ANSWER_THRESHOLD):
-                return send_answer(dispatcher, domain, decision.answer)
-            if not out_of_scope and handoff.is_second_fallback(tracker):
+                return send_answer(dispatcher, domain, decision.answer, not in_form(tracker))
+            if not out_of_scope and handoff.is_second_fallback(tracker) and not in_form(tracker):
                 kb.record_unanswered(text, "fallback")
                 return handoff.start_handoff_events(handoff.REASON_FALLBACK)  # second fallback in a row: a person
             kb.record_unanswered(text, "out_of_scope" if out_of_scope else "fallback")

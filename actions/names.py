@@ -34,6 +34,7 @@ NON_TOPIC_INTENTS = frozenset(
         "empty_input",
         INTENT_NLU_FALLBACK,
         INTENT_INFORM_ENTITY_TYPE,
+        "describe_case",
     }
 )
 

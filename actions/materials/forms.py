@@ -9,6 +9,7 @@ the form at once (the closing action sees ``materials_stopped``); a short reply 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, List, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -18,14 +19,23 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.materials import names
 from actions.materials.context import MaterialsContext, latest_intent
 from actions.rendering import response_text
+from core.dialogue.knowledge import checks
 from core.knowledge.schema import ENTITY_TYPES
 from core.materials.comparison import compare
 from core.materials.eligibility import ADDRESS_QUESTIONS, open_address_questions, open_exclusions
-from core.materials.extraction import Mention
-from core.materials.flow import ANSWERED, PROCEDURE, MaterialsState, current_procedure, open_questions, read_turn
+from core.materials.extraction import MENTION, Mention
+from core.materials.flow import (
+    ANSWERED,
+    PROCEDURE,
+    MaterialsState,
+    current_procedure,
+    infer_procedure,
+    open_questions,
+    read_turn,
+)
 from core.materials.rendering import checklist_messages
 from core.materials.repository import SavedChecklist
-from core.materials.specs import UNSURE, HeldMaterials
+from core.materials.specs import SIMPLE_DEREG, UNSURE, HeldMaterials
 
 DomainDict = Dict[str, Any]
 
@@ -51,6 +61,75 @@ def _reask(
     ]
 
 
+# the slots an answer given inside a form may set (the conversation's topic, so a later 「要多久？」 is understood)
+_ANSWER_SLOTS = ("current_topic", "last_answer_intent")
+
+
+def is_question(text: str) -> bool:
+    return checks().is_question(text)
+
+
+def interrupts(tracker: Tracker, text: str) -> bool:
+    """The message is a question of its own (a topic intent phrased as a question), even if it also answered the
+    form ("一人公司要多少注册资本？" while the form asks the entity type): it is answered as well."""
+    intent = latest_intent(tracker)
+    form_intents = names.FORM_INTENTS | names.ANSWER_INTENTS | names.CHECK_INTENTS | names.LEAVE_INTENTS
+    return bool(intent) and intent not in form_intents and intent not in names.SMALLTALK_RESPONSES and is_question(text)
+
+
+async def answer_inside_form(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, procedure_kind: str | None
+) -> List[Dict[str, Any]]:
+    """Answer the message as the bot would outside the form (the knowledge base, the clarification step or small
+    talk), read as being about the form's procedure; the form then asks its own question again."""
+    from actions.answers import ActionAnswer, ActionClarify
+
+    intent = latest_intent(tracker)
+    if intent in names.SMALLTALK_RESPONSES:
+        dispatcher.utter_message(response=names.SMALLTALK_RESPONSES[intent])
+        return []
+    view = tracker.copy()
+    topic = checks().topic_of_procedure.get(procedure_kind or "")
+    if topic:
+        view.slots["current_topic"] = topic
+    from actions.cases import ActionReasonCase
+
+    if intent == "describe_case":
+        action: Any = ActionReasonCase()
+    elif intent in ("nlu_fallback", "out_of_scope", ""):
+        action = ActionClarify()
+    else:
+        action = ActionAnswer()
+    events = await action.run(dispatcher, view, domain)
+    return [e for e in events if e.get("event") == "slot" and e.get("name") in _ANSWER_SLOTS]
+
+
+def _leave_or_answer(tracker: Tracker) -> str:
+    """What to do with a message that answered nothing of the form: "leave" (reject: the hand-off rules run),
+    "stop" (end the form like 「结束」) or "answer" (answer it here, then ask again)."""
+    intent = latest_intent(tracker)
+    if intent in names.LEAVE_INTENTS:
+        return "leave"
+    if intent in names.STOP_INTENTS:
+        return "stop"
+    return "answer"
+
+
+async def _nothing_read(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, text: str, requested: str, kind: str
+) -> List[Dict[str, Any]]:
+    """A self-check's message that answered nothing: ask again, answer it and ask again, stop, or leave."""
+    what = _leave_or_answer(tracker)
+    if what == "leave":
+        return []
+    if what == "stop":
+        return _stop()
+    if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30 and not is_question(text):
+        return _reask(dispatcher, tracker, requested)
+    events = await answer_inside_form(dispatcher, tracker, domain, kind)
+    return events + [SlotSet(names.REQUESTED_SLOT, requested)]
+
+
 class ValidateMaterialsForm(MaterialsContext, Action):
     """Reads procedure, entity type, conditions and materials from each message; shows a first checklist as soon
     as the user said what they have, then asks only the questions that still change it.
@@ -68,19 +147,36 @@ class ValidateMaterialsForm(MaterialsContext, Action):
         asking = self.question_of(requested)
         text = self.read_text(tracker)
         mentions = self.mentions(text)
+        question = bool(asking) and interrupts(tracker, text)
+        if question:  # "最快几时拿到执照？" asks about the licence, it does not say the user has one
+            mentions = [replace(m, polarity=MENTION) for m in mentions]
+        # what the conversation was about (the answer the user just read), for a check started without naming it
+        hint = None if asking else checks().procedure(tracker.get_slot("last_answer_intent"), tracker.get_slot("current_topic"))
         with self.repository_scope() as repo:
             procedures = repo.procedures()
             state = self.state_from(tracker)
             saved = repo.saved_checklist(tracker.sender_id) if state.procedure is None else None
+        shared_type = tracker.get_slot(names.SHARED_ENTITY_TYPE)
+        if not asking and state.entity_type is None and shared_type:
+            state = replace(state, entity_type=shared_type)  # the type the conversation already named
+        if saved is not None and hint and hint != saved.kind:
+            saved = None  # the user asked about another procedure since: a new check
         state, resumed = self._resume(state, saved, text, mentions)
         reading = read_turn(state, text, mentions, self.reader, asking)
         if reading.cancel:
             return _stop()
         wants_list = latest_intent(tracker) == names.INTENT_ASK_MISSING and not reading.held_changed
         if asking and not reading.understood and not resumed and not wants_list:
-            return self._not_understood(dispatcher, tracker, text, reading, asking, requested)
+            return await self._not_understood(dispatcher, tracker, domain, text, reading, asking, requested)
         new = reading.state
-        events = _changed(tracker, self.slot_values(new))
+        if new.procedure is None:
+            # the procedure the message or the conversation implies: the form asks only what was not said
+            deregistering = self.reader.mentions_deregistration(self.masked(text, reading.mentions))
+            new = replace(new, procedure=infer_procedure(new, procedures, hint, deregistering))
+        answer_events: List[Dict[str, Any]] = []
+        if question:
+            answer_events = await answer_inside_form(dispatcher, tracker, domain, new.procedure)
+        events = answer_events + _changed(tracker, self.slot_values(new))
         if new.entity_type and new.entity_type != tracker.get_slot(names.SHARED_ENTITY_TYPE):
             events.append(SlotSet(names.SHARED_ENTITY_TYPE, new.entity_type))
         procedure = current_procedure(new, procedures)
@@ -115,17 +211,26 @@ class ValidateMaterialsForm(MaterialsContext, Action):
             return state, False
         return MaterialsState(saved.kind, saved.entity_type, dict(saved.conditions), dict(saved.held), True), True
 
-    def _not_understood(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, reading, asking: str, requested: str  # noqa: ANN001
+    async def _not_understood(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, text: str, reading,  # noqa: ANN001
+        asking: str, requested: str,
     ) -> List[Dict[str, Any]]:
-        """Ask again when the message was meant as an answer; otherwise reject so the rules answer it."""
+        """Ask again when the message was meant as an answer; answer it when it is a question of its own (then ask
+        again); reject it only for a hand-off, so its rules run."""
         masked = self.masked(text, reading.mentions)
         if asking == PROCEDURE and self.reader.mentions_deregistration(masked):
             return _reask(dispatcher, tracker, requested, "utter_materials_which_deregistration")
         intent = latest_intent(tracker)
-        if (intent in names.ANSWER_INTENTS and len(text) <= 30) or intent in names.FORM_INTENTS:
+        what = _leave_or_answer(tracker)
+        if what == "leave":
+            return []  # rejected: the hand-off rules run
+        if what == "stop":
+            return _stop()
+        meant_as_answer = intent in names.ANSWER_INTENTS and len(text) <= 30 and not is_question(text)
+        if meant_as_answer or intent in names.FORM_INTENTS:
             return _reask(dispatcher, tracker, requested)  # no other rule answers these: never reject (a loop)
-        return []  # rejected: the rules answer it, then the form asks its question again
+        events = await answer_inside_form(dispatcher, tracker, domain, reading.state.procedure)
+        return events + [SlotSet(names.REQUESTED_SLOT, requested)]
 
     def _preview(
         self, dispatcher: CollectingDispatcher, domain: DomainDict, procedure, state: MaterialsState, open_count: int  # noqa: ANN001
@@ -176,9 +281,9 @@ class ValidateSimpleDeregForm(MaterialsContext, Action):
         values.update({e.slot: answers.get(e.key) for e in exclusions})
         events = _changed(tracker, values)
         if requested and not events:
-            if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
-                return _reask(dispatcher, tracker, requested)
-            return []
+            return await _nothing_read(dispatcher, tracker, domain, text, requested, SIMPLE_DEREG)
+        if requested and interrupts(tracker, text):
+            events = await answer_inside_form(dispatcher, tracker, domain, SIMPLE_DEREG) + events
         if requested is None:
             dispatcher.utter_message(response="utter_simple_dereg_intro")
         if entity_type is None:
@@ -234,9 +339,9 @@ class ValidateAddressCheckForm(MaterialsContext, Action):
         }
         events = _changed(tracker, values)
         if requested and not events:
-            if latest_intent(tracker) in names.ANSWER_INTENTS and len(text) <= 30:
-                return _reask(dispatcher, tracker, requested)
-            return []
+            return await _nothing_read(dispatcher, tracker, domain, text, requested, "address")
+        if requested and interrupts(tracker, text):
+            events = await answer_inside_form(dispatcher, tracker, domain, "address") + events
         if requested is None:
             dispatcher.utter_message(response="utter_address_check_intro")
         questions = open_address_questions(check, facts, ENTITY_TYPES, ADDRESS_QUESTIONS) if check else []

@@ -30,7 +30,23 @@ INTENT_ASK_MISSING = "ask_missing_materials"
 # leaves nothing to answer it - the fallback runs, the form runs again, is rejected again … (a loop until Rasa's
 # circuit breaker stops the conversation), so the form never rejects them
 FORM_INTENTS = frozenset({"check_materials", "inform_have_materials", INTENT_ASK_MISSING, "correct_info", INTENT_INFORM_CONDITION})
-ANSWER_INTENTS = frozenset({INTENT_INFORM_CONDITION, "affirm", "deny", "nlu_fallback", "inform_entity_type", "correct_info"})
+# intents that leave a form: the form is rejected and their own rules run (hand-off to a CBSO officer)
+LEAVE_INTENTS = frozenset({"request_human", "not_helpful", "end_handoff"})
+# intents that end a form like 「结束」
+STOP_INTENTS = frozenset({"goodbye"})
+# small talk inside a form: answered with its response, then the form asks its question again
+SMALLTALK_RESPONSES = {
+    "greet": "utter_affirm_ack",
+    "thanks": "utter_thanks",
+    "bot_challenge": "utter_bot_challenge",
+    "rule_override": "utter_rule_override",
+    "empty_input": "utter_empty_input",
+}
+# the checks' own intents (a form is never interrupted by them)
+CHECK_INTENTS = frozenset({"check_simple_dereg_eligibility", "check_address"})
+ANSWER_INTENTS = frozenset(
+    {INTENT_INFORM_CONDITION, "affirm", "deny", "nlu_fallback", "inform_entity_type", "correct_info", "describe_case"}
+)
 
 # the user's words are read on at most this many characters
 MAX_TEXT_CHARS = 2000

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Sequence
 from core.materials.comparison import compare, open_conditions, procedure_for
 from core.materials.extraction import HAS, LACKS, Mention
 from core.materials.parsing import Reader, mask
-from core.materials.specs import Procedure
+from core.materials.specs import SETUP, Procedure
 
 PROCEDURE = "procedure"
 ENTITY_TYPE = "entity_type"
@@ -126,3 +126,45 @@ def open_questions(
     if not state.answered:
         questions.append(ANSWERED)
     return questions
+
+
+def infer_procedure(
+    state: MaterialsState, procedures: Sequence[Procedure], hint: str | None = None, deregistering: bool = False
+) -> str | None:
+    """The procedure the user means when the message does not name it, so the form does not ask 「您要办哪项业务？」:
+
+    - ``hint``, what the conversation was about (the last answer's topic: knowledge/dialogue/checks.yml);
+    - else the one procedure whose requirements the materials the user named belong to most ("一人有限公司，身份证和
+      章程都有了" → 设立登记: 章程 is a setup material); a tie with 设立登记 goes to 设立登记 when an entity type was
+      named (people list their materials with the type when they are opening);
+    - never a guess for a deregistration ("注销" without 简易/普通): the form asks which one.
+    """
+    if state.procedure:
+        return state.procedure
+    kinds = {p.kind for p in procedures}
+    if hint in kinds:
+        return hint
+    named = set(state.held)
+    if not named or deregistering:
+        return None
+    scores: Dict[str, int] = {}
+    for kind in sorted(kinds):
+        satisfied: set = set()
+        for procedure in procedures:
+            if procedure.kind != kind:
+                continue
+            if procedure.needs_entity_type and state.entity_type and state.entity_type not in procedure.entity_types:
+                continue
+            for req in procedure.requirements:
+                if req.covers(state.entity_type) or state.entity_type is None:
+                    satisfied.update(req.satisfied_by)
+        scores[kind] = len(named & satisfied)
+    best = max(scores.values(), default=0)
+    if best == 0:
+        return None
+    tied = [kind for kind, score in scores.items() if score == best]
+    if len(tied) == 1:
+        return tied[0]
+    if SETUP in tied and state.entity_type:
+        return SETUP
+    return None

@@ -89,10 +89,23 @@ async def test_an_answer_not_understood_is_asked_again(database, domain, dispatc
     assert dispatcher.messages[0]["response"] == "utter_materials_reask"
 
 
-async def test_a_question_on_another_topic_rejects_the_form(database, domain, dispatcher, tracker_for):
+async def test_a_question_on_another_topic_is_answered_and_the_form_asks_again(database, domain, dispatcher, tracker_for):
     slots = {names.SLOT_PROCEDURE: "setup", names.REQUESTED_SLOT: names.SLOT_ENTITY_TYPE}
     tracker = tracker_for("年报什么时候报", intent="annual_report", slots=slots)
-    assert await ValidateMaterialsForm().run(dispatcher, tracker, domain) == []
+    events = await ValidateMaterialsForm().run(dispatcher, tracker, domain)
+    assert _slots(events)[names.REQUESTED_SLOT] == names.SLOT_ENTITY_TYPE  # the form's question comes again
+    text = _texts(dispatcher)
+    assert "6 月 30 日" in text or "6月30日" in text  # the annual report's answer, with its source
+    assert "📖 来源" in text
+    assert names.SLOT_PROCEDURE not in _slots(events)  # nothing of the form was changed
+
+
+async def test_a_hand_off_request_leaves_the_form(database, domain, dispatcher, tracker_for):
+    slots = {names.SLOT_PROCEDURE: "setup", names.REQUESTED_SLOT: names.SLOT_ENTITY_TYPE}
+    for text, intent in (("转人工", "request_human"), ("帮我转人工吧", "request_human"), ("没用", "not_helpful")):
+        tracker = tracker_for(text, intent=intent, slots=slots)
+        assert await ValidateMaterialsForm().run(dispatcher, tracker, domain) == []  # rejected: the hand-off rules run
+    assert not dispatcher.messages
 
 
 async def test_end_stops_the_form(database, domain, dispatcher, tracker_for):
