@@ -24,13 +24,16 @@ _session_factory: Optional[sessionmaker] = None
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        from core.settings import get_settings
+
+        busy = max(1, get_settings().db_busy_timeout)
         from pathlib import Path
 
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, future=True, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
+            url, future=True, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": busy}
         )
 
         @event.listens_for(engine, "connect")
@@ -38,7 +41,7 @@ def _make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy * 1000}")
             cursor.close()
 
         return engine

@@ -50,10 +50,32 @@ class Settings:
     office_hours: str
     timezone: str
     ticket_retention_days: int = 180  # closed tickets and their transcripts are anonymised after this (个人信息保护法)
+    # how long a SQLite write waits for another writer; below ACTION_TIMEOUT (8 s), so an action that cannot write
+    # fails in time to tell the user, instead of finishing after Rasa gave up on it
+    db_busy_timeout: int = 5
 
     @property
     def wechat_enabled(self) -> bool:
         return bool(self.wechat_token)
+
+
+def tracker_database_url() -> str:
+    """Rasa's SQL tracker store (endpoints.yml): ``TRACKER_DB_URL`` (any SQLAlchemy URL), the scaled stack's
+    ``TRACKER_PG_*`` settings, or the SQLite file ``TRACKER_DB`` (default var/rasa_tracker.db)."""
+    url = os.environ.get("TRACKER_DB_URL", "").strip()
+    if url:
+        return url
+    host = os.environ.get("TRACKER_PG_HOST", "").strip()
+    if host:  # the scaled stack's PostgreSQL tracker store (scripts/scaled.py)
+        from urllib.parse import quote
+
+        user = quote(os.environ.get("TRACKER_PG_USER", ""), safe="")
+        password = quote(os.environ.get("TRACKER_PG_PASSWORD", ""), safe="")
+        port = os.environ.get("TRACKER_PG_PORT", "5432").strip() or "5432"
+        name = os.environ.get("TRACKER_PG_DB", "").strip()
+        return f"postgresql+psycopg2://{user}:{password}@{host}:{port}/{name}"
+    path = os.environ.get("TRACKER_DB", "").strip() or str(VAR_DIR / "rasa_tracker.db")
+    return f"sqlite:///{path}"
 
 
 def default_database_url() -> str:
@@ -80,5 +102,6 @@ def get_settings() -> Settings:
         console_secret_key=_env("CONSOLE_SECRET_KEY"),
         office_hours=_env("OFFICE_HOURS", "mon-fri 09:00-12:00,14:00-18:00"),
         ticket_retention_days=_env_int("TICKET_RETENTION_DAYS", 180),
+        db_busy_timeout=_env_int("DB_BUSY_TIMEOUT", 5),
         timezone=_env("TZ_NAME", "Asia/Shanghai"),
     )

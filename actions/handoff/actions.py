@@ -23,6 +23,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.handoff import REASON_FALLBACK, REASON_NOT_HELPFUL, REASON_USER_REQUEST, REASONS
 from actions.rendering import original_user_text, response_text, response_variant
@@ -276,6 +277,24 @@ class ActionAskHandoffSummary(Action):
         return []
 
 
+class ActionAskHandoffConsent(Action):
+    """Ask for consent, stating how long the ticket is kept: the TICKET_RETENTION_DAYS setting, so the text the
+    user agrees to and what ``make retention`` does are the same number."""
+
+    def name(self) -> str:
+        return "action_ask_handoff_consent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
+        variant = response_variant(domain, "utter_ask_handoff_consent")
+        dispatcher.utter_message(
+            text=response_text(domain, "utter_ask_handoff_consent", retention_days=get_settings().ticket_retention_days),
+            buttons=variant.get("buttons"),
+        )
+        return []
+
+
 class ValidateHandoffForm(FormValidationAction):
     """One ``validate_<slot>`` per question of the contact form. Giving up ("算了", "不用了", "唔使喇") at any
     question, or refusing consent, ends the form without a ticket (``_leave_form``)."""
@@ -432,13 +451,28 @@ class ActionHandoffSubmit(Action):
         if not (new.consent and new.phone and new.contact_name and new.summary):
             # the form was left before it was complete: nothing to submit, and no relay to start
             return [*_reset_form(), FollowupAction("action_listen")]
-        with self.repository_scope() as tickets:
-            hours = office_hours(tickets)
-            open_now = hours.is_open(moment)
-            pickup = hours.next_opening(moment)
-            new = replace(new, pickup_at=_naive_utc(pickup))
-            ticket, token = tickets.open_ticket(new, transcript(tracker))
-            number = ticket.number
+        try:
+            with self.repository_scope() as tickets:
+                hours = office_hours(tickets)
+                open_now = hours.is_open(moment)
+                pickup = hours.next_opening(moment)
+                new = replace(new, pickup_at=_naive_utc(pickup))
+                ticket, token = tickets.open_ticket(new, transcript(tracker))
+                number = ticket.number
+        except SQLAlchemyError as exc:
+            # database locked or unavailable: nothing was written (the transaction rolled back). Keep what the user
+            # gave and ask for consent again, so 「同意」 submits it once the database is back.
+            # the driver's message ("database is locked"), not the statement: engines hide parameters, and the
+            # original error never carries them
+            log.error("hand-off ticket not saved (channel %s): %s: %s", channel, type(exc).__name__,
+                      getattr(exc, "orig", None) or exc)
+            dispatcher.utter_message(response="utter_handoff_submit_failed")
+            return [
+                SlotSet(n.CONSENT, None),
+                ActiveLoop(n.HANDOFF_FORM),
+                SlotSet(n.REQUESTED_SLOT, n.CONSENT),
+                FollowupAction("action_listen"),
+            ]
         log.info(
             "hand-off ticket %s opened (channel %s, topic %s, phone %s)",
             number,

@@ -43,7 +43,8 @@ E2E_WECHAT_ENV = {
 
 # Every test talks from 127.0.0.1, so the per-address limit is off here (tests/unit/test_channel_guard.py checks
 # it); the per-sender limit is the default's order, so tests/e2e/test_security_e2e.py can reach it.
-E2E_LIMITS = {"THROTTLE_ADDRESS_PER_MINUTE": "0", "THROTTLE_SENDER_PER_MINUTE": "30", "ACTION_TIMEOUT": "5"}
+E2E_LIMITS = {"THROTTLE_ADDRESS_PER_MINUTE": "0", "THROTTLE_SENDER_PER_MINUTE": "30", "ACTION_TIMEOUT": "5",
+              "DB_BUSY_TIMEOUT": "2"}
 
 
 @dataclass

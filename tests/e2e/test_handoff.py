@@ -263,6 +263,30 @@ def test_giving_up_in_the_form_returns_to_the_bot(running_bot, admin, answers, l
     assert "您还没有工单" in texts(bot.say(sender, "我的工单怎么样了"))
 
 
+def test_consent_given_while_the_database_is_locked_is_not_dropped(running_bot):
+    """The ticket database is locked (another writer) when the user agrees: the bot says the ticket was not saved
+    and keeps the form; 「同意」 again after the lock is gone opens exactly one ticket."""
+    bot, sender = running_bot, new_sender()
+    assert "2/5" in texts(bot.say(sender, "转人工")) or "2/5" in texts(bot.say(sender, "开办企业"))
+    assert "3/5" in texts(bot.say(sender, "公司名称怎么核准"))
+    assert "4/5" in texts(bot.say(sender, "陈先生"))
+    assert "5/5" in texts(bot.say(sender, "13812345678"))
+    locker = sqlite3.connect(database_path(bot), timeout=1, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        said = texts(bot.say(sender, "同意"))
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert "没有提交成功" in said and "同意" in said, said
+    said = texts(bot.say(sender, "同意"))
+    number = _NUMBER.search(said)
+    assert number, said
+    with sqlite3.connect(database_path(bot)) as connection:
+        rows = connection.execute("SELECT number FROM handoff_tickets WHERE sender_id = ?", (sender,)).fetchall()
+    assert rows == [(number.group(0),)]
+
+
 def test_abuse_is_not_a_topic(running_bot):
     bot, sender = running_bot, new_sender()
     bot.say(sender, "转人工")

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ActionClarify
 from actions.handoff import REASON_KB_GAP, start_handoff_events
 from actions.handoff.actions import (
+    ActionAskHandoffConsent,
     ActionHandoffCancel,
     ActionHandoffRate,
     ActionHandoffRelayEnd,
@@ -321,6 +322,54 @@ async def test_an_incomplete_form_opens_no_ticket(database, domain):
     with ticket_repository() as tickets:
         assert tickets.tickets_of("user-1") == []
     assert dispatcher.messages == []
+
+
+async def test_a_locked_database_keeps_the_form_and_a_second_consent_submits_it(database, domain, monkeypatch):
+    """The database is locked by another writer for longer than DB_BUSY_TIMEOUT: no ticket, the user is told, what
+    they filled in is kept and the form waits for 「同意」 again; once the lock is gone that 「同意」 opens one ticket."""
+    import sqlite3
+
+    from core import db
+    from core.settings import get_settings
+
+    monkeypatch.setenv("DB_BUSY_TIMEOUT", "1")
+    get_settings.cache_clear()
+    url = str(db.get_engine().url)
+    db.configure(url)  # the engine takes the busy timeout when it is made
+    locker = sqlite3.connect(url.split("///", 1)[1], timeout=1, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    dispatcher = CollectingDispatcher()
+    submit = ActionHandoffSubmit(clock=lambda: china(2026, 11, 25, 10, 0))
+    try:
+        events = await submit.run(dispatcher, tracker("同意", "affirm", slots=FORM), domain)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert responses(dispatcher) == ["utter_handoff_submit_failed"]
+    assert loops(events) == [names.HANDOFF_FORM] and followup(events) == "action_listen"
+    slots = event_map(events)
+    assert slots[names.CONSENT] is None and slots[names.REQUESTED_SLOT] == names.CONSENT
+    assert names.PHONE not in slots and names.SUMMARY not in slots  # what the user gave is kept
+    with ticket_repository() as tickets:
+        assert tickets.tickets_of("user-1") == []
+
+    dispatcher = CollectingDispatcher()
+    events = await submit.run(dispatcher, tracker("同意", "affirm", slots=FORM), domain)
+    number = event_map(events)[names.TICKET]
+    with ticket_repository() as tickets:
+        assert [t.number for t in tickets.tickets_of("user-1")] == [number]
+
+
+async def test_the_consent_question_states_the_retention_setting(database, domain, monkeypatch):
+    from core.settings import get_settings
+
+    monkeypatch.setenv("TICKET_RETENTION_DAYS", "90")
+    get_settings.cache_clear()
+    dispatcher = CollectingDispatcher()
+    await ActionAskHandoffConsent().run(dispatcher, tracker("138 1234 5678", "inform"), domain)
+    message = dispatcher.messages[0]
+    assert "保存90天" in message["text"] and "{" not in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["同意", "不同意"]
 
 
 # ---- the relay ---------------------------------------------------------------------------------------------------------

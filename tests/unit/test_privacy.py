@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from core.db import session_scope
 from core.handoff import privacy
@@ -120,4 +120,47 @@ def test_the_consent_text_says_what_is_kept_and_for_how_long():
     domain = yaml.safe_load((DOMAIN_DIR / "handoff.yml").read_text(encoding="utf-8"))
     text = domain["responses"]["utter_ask_handoff_consent"][0]["text"]
     assert "称呼" in text and "手机号" in text and "对话记录" in text
-    assert f"{get_settings().ticket_retention_days}天" in text and "删除" in text
+    assert "保存{retention_days}天" in text and "删除" in text  # filled from TICKET_RETENTION_DAYS (test_handoff_actions)
+
+
+async def _remember(path, sender: str, said: str) -> None:
+    """A conversation saved by Rasa's own SQL tracker store, as the running bot saves it."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+    tracker = DialogueStateTracker.from_events(sender, [UserUttered(said), BotUttered("开办企业最快0.5天")])
+    await store.save(tracker)
+    store.engine.dispose()
+
+
+async def test_export_and_delete_cover_the_conversation_in_the_tracker_store(database, tmp_path, monkeypatch):
+    tracker_db = tmp_path / "tracker.db"
+    monkeypatch.setenv("TRACKER_DB", str(tracker_db))
+    monkeypatch.delenv("TRACKER_DB_URL", raising=False)
+    monkeypatch.delenv("TRACKER_PG_HOST", raising=False)
+    await _remember(tracker_db, "wx-openid-abcdef123", "我叫陈大文，电话13812345678，想开公司")
+    await _remember(tracker_db, "wx-openid-zzz", "个体户怎么注销")
+    open_ticket("wx-openid-abcdef123", channel="wechat")
+    admin = officer_client(database, "chief", role="admin")
+    token = csrf(admin.get("/console/privacy").text)
+    form = {"csrf_token": token, "channel": "wechat", "sender_id": "wx-openid-abcdef123"}
+
+    exported = admin.post("/console/privacy", data={**form, "action": "export"}).json()
+    [conversation] = exported["conversations"]
+    assert conversation["conversation_id"] == "wx-openid-abcdef123"
+    assert [(m["author"], m["text"]) for m in conversation["messages"]] == [
+        ("user", "我叫陈大文，电话13812345678，想开公司"), ("bot", "开办企业最快0.5天")]
+
+    deleted = admin.post("/console/privacy", data={**form, "action": "delete", "confirm": "yes"})
+    assert deleted.status_code == 200
+    engine = create_engine(f"sqlite:///{tracker_db}")
+    with engine.connect() as connection:
+        senders = [row[0] for row in connection.execute(text("SELECT DISTINCT sender_id FROM events"))]
+    engine.dispose()
+    assert senders == ["wx-openid-zzz"]  # the other user's conversation stays
+    with session_scope() as session:
+        audit = session.execute(select(AuditEntry).where(AuditEntry.action == "privacy_delete")).scalars().one()
+        assert "2 条对话记录" in audit.detail
