@@ -23,17 +23,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from core.settings import tracker_database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_START = "action_session_start"
 DEFAULT_DAYS = 30
 
 
 def tracker_url() -> str:
-    url = os.environ.get("TRACKER_DB_URL", "").strip()
-    if url:
-        return url
-    path = os.environ.get("TRACKER_DB", "").strip() or str(ROOT / "var" / "rasa_tracker.db")
-    return f"sqlite:///{path}"
+    return tracker_database_url()
 
 
 def trim(engine: sa.engine.Engine, days: float, dry_run: bool = False, now: float | None = None) -> int:

@@ -3,7 +3,8 @@
 Tickets hold a name, a mobile number, a summary and the conversation transcript. They are kept while the ticket is
 handled and for ``TICKET_RETENTION_DAYS`` (default 180) after it was resolved or cancelled; then the retention job
 erases them. On a user's request an administrator exports (JSON) or erases one user's data in the console
-(「个人信息」), found by channel + conversation id or by mobile number; both are written to the audit log.
+(「个人信息」), found by channel + conversation id or by mobile number; both are written to the audit log. Both also
+cover what Rasa's tracker store holds of those conversations (export_conversations / erase_conversations).
 
 Erasing keeps the ticket row for the statistics (number, channel, reason, topic, status, times, rating) and removes
 everything personal: name, phone, summary, the conversation id, the transcript, the staff notes and
@@ -17,10 +18,13 @@ Command line (``make retention``)::
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core.handoff import contact
@@ -138,6 +142,68 @@ def erase_user(session: Session, tickets: List[Ticket], moment: Optional[datetim
     for ticket in tickets:
         erase_ticket(session, ticket, moment)
     return len(tickets)
+
+
+def _tracker_events(engine: Engine) -> Optional[Table]:
+    """Rasa's events table, or None when the tracker store holds nothing yet (a SQLite file not made yet is not
+    created here)."""
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():
+        return None
+    if not inspect(engine).has_table("events"):
+        return None
+    return Table("events", MetaData(), autoload_with=engine)
+
+
+def _tracker_engine(url: Optional[str]) -> Engine:
+    from core.settings import tracker_database_url
+
+    return create_engine(url or tracker_database_url(), future=True, hide_parameters=True)
+
+
+def export_conversations(sender_ids: Iterable[str], url: Optional[str] = None) -> List[Dict[str, Any]]:
+    """What the user and the bot said in these conversations, from Rasa's tracker store (what it still holds:
+    ``make tracker-retention`` trims it)."""
+    senders = sorted({s for s in sender_ids if s})
+    engine = _tracker_engine(url)
+    try:
+        events = _tracker_events(engine)
+        if events is None or not senders:
+            return []
+        query = (
+            select(events.c.sender_id, events.c.type_name, events.c.timestamp, events.c.data)
+            .where(events.c.sender_id.in_(senders), events.c.type_name.in_(("user", "bot")))
+            .order_by(events.c.sender_id, events.c.id)
+        )
+        conversations: Dict[str, List[Dict[str, Any]]] = {}
+        with engine.connect() as connection:
+            for sender, kind, timestamp, data in connection.execute(query):
+                try:
+                    text = (json.loads(data) or {}).get("text") or ""
+                except (TypeError, ValueError):
+                    text = ""
+                moment = datetime.utcfromtimestamp(timestamp) if timestamp else None
+                conversations.setdefault(sender, []).append({"author": kind, "text": text, "at": _iso(moment)})
+        return [{"conversation_id": sender, "messages": lines} for sender, lines in conversations.items()]
+    finally:
+        engine.dispose()
+
+
+def erase_conversations(sender_ids: Iterable[str], url: Optional[str] = None) -> int:
+    """Delete every event of these conversations from Rasa's tracker store; returns how many. (A Rasa process keeps
+    recent conversations in memory, bot/tracker_store.py, until it is restarted or they fall out of its cache.)"""
+    senders = sorted({s for s in sender_ids if s})
+    if not senders:
+        return 0
+    engine = _tracker_engine(url)
+    try:
+        events = _tracker_events(engine)
+        if events is None:
+            return 0
+        with engine.begin() as connection:
+            return connection.execute(delete(events).where(events.c.sender_id.in_(senders))).rowcount or 0
+    finally:
+        engine.dispose()
 
 
 def describe_query(channel: str = "", sender_id: str = "", phone: str = "") -> str:

@@ -522,12 +522,15 @@ def privacy_submit(call: Call) -> Response:
     with account_repository() as accounts:
         officer = accounts.officer(call.auth.officer_id)
         found = privacy.find_user_tickets(accounts.session, channel, sender_id, phone)
+        # the conversations in Rasa's tracker store: those of the tickets found, and the one asked for
+        conversations = {t.sender_id for t in found} | ({sender_id} if sender_id else set())
         if action == "export":
             accounts.audit(officer, "privacy_export", call.ip, f"{described}：{len(found)} 张工单")
-            exported = privacy.export_user(found)
+            exported = {**privacy.export_user(found), "conversations": privacy.export_conversations(conversations)}
         else:
             count = privacy.erase_user(accounts.session, found)
-            accounts.audit(officer, "privacy_delete", call.ip, f"{described}：{count} 张工单")
+            events = privacy.erase_conversations(conversations)
+            accounts.audit(officer, "privacy_delete", call.ip, f"{described}：{count} 张工单，{events} 条对话记录")
     if action == "export":
         return JSONResponse(
             exported,
