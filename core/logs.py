@@ -38,6 +38,16 @@ _PATTERNS = (
 )
 
 
+_PERSONAL = _PATTERNS[-3:]
+
+
+def mask_personal(text: str) -> str:
+    """``text`` with ID-card, mobile and landline numbers replaced (for what staff read, e.g. unanswered questions)."""
+    for pattern, replacement in _PERSONAL:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def redact(text: str) -> str:
     """``text`` with phone and ID-card numbers, message texts and SQL parameters replaced."""
     for pattern, replacement in _PATTERNS:

@@ -53,6 +53,7 @@ class Settings:
     # how long a SQLite write waits for another writer; below ACTION_TIMEOUT (8 s), so an action that cannot write
     # fails in time to tell the user, instead of finishing after Rasa gave up on it
     db_busy_timeout: int = 5
+    unanswered_retention_days: int = 180  # the unanswered questions staff review (texts people typed)
 
     @property
     def wechat_enabled(self) -> bool:
@@ -103,5 +104,6 @@ def get_settings() -> Settings:
         office_hours=_env("OFFICE_HOURS", "mon-fri 09:00-12:00,14:00-18:00"),
         ticket_retention_days=_env_int("TICKET_RETENTION_DAYS", 180),
         db_busy_timeout=_env_int("DB_BUSY_TIMEOUT", 5),
+        unanswered_retention_days=_env_int("UNANSWERED_RETENTION_DAYS", 180),
         timezone=_env("TZ_NAME", "Asia/Shanghai"),
     )

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from core.curation.repository import Actor, Change, CurationRepository, NotFound, now
 from core.curation.validation import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUESTION
 from core.knowledge.models import UnansweredQuestion
+from core.logs import mask_personal
 
 GROUP_THRESHOLD = 0.35
 SETTING_HANDOFFS_UPTO = "handoffs_imported_upto"  # id of the last hand-off ticket copied in
@@ -182,7 +183,7 @@ def import_handoffs(session) -> int:
     for ticket in tickets:
         text = " ".join((ticket.summary or "").split())[:500]
         if text:
-            session.add(UnansweredQuestion(text=text, reason="handoff", created_at=ticket.created_at))
+            session.add(UnansweredQuestion(text=mask_personal(text), reason="handoff", created_at=ticket.created_at))
     session.flush()
     return len(tickets)
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
 from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, or_, select
@@ -89,6 +89,15 @@ def apply_retention(session: Session, days: int, moment: Optional[datetime] = No
         for ticket in due:
             erase_ticket(session, ticket, moment)
     return len(due)
+
+
+def apply_unanswered_retention(session: Session, days: int, moment: Optional[datetime] = None) -> int:
+    """Delete the unanswered questions (what people typed, for the staff's review) older than ``days``."""
+    from core.knowledge.models import UnansweredQuestion
+
+    cutoff = (moment or datetime.utcnow()) - timedelta(days=days)
+    result = session.execute(delete(UnansweredQuestion).where(UnansweredQuestion.created_at < cutoff))
+    return result.rowcount or 0
 
 
 def find_user_tickets(
@@ -230,13 +239,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     days = args.days if args.days is not None else get_settings().ticket_retention_days
     if days < 1:
         parser.error("--days must be at least 1")
+    questions_days = max(1, get_settings().unanswered_retention_days)
+    questions = 0
     with session_scope() as session:
         count = apply_retention(session, days, dry_run=args.dry_run)
         if count and not args.dry_run:
             session.add(AuditEntry(at=datetime.utcnow(), username="-", action="privacy_retention",
                                    detail=f"保存期限 {days} 天：{count} 张工单的个人信息已删除"))
+        if not args.dry_run:
+            questions = apply_unanswered_retention(session, questions_days)
     verb = "would be erased" if args.dry_run else "erased"
     print(f"{count} closed ticket(s) older than {days} days {verb} (names, phones, summaries, transcripts).")
+    if not args.dry_run:
+        print(f"{questions} unanswered question(s) older than {questions_days} days deleted.")
     return 0
 
 

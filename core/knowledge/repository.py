@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.knowledge.models import STATUS_PUBLISHED, KnowledgeEntry, Topic, UnansweredQuestion
 from core.knowledge.schema import ALL
+from core.logs import mask_personal
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ class KnowledgeRepository:
         return [Answer.from_row(r) for r in self._published()]
 
     def record_unanswered(self, text: str, reason: str) -> None:
-        """Keep a message the bot could not answer for the staff's unanswered-questions view."""
-        text = (text or "").strip()
+        """Keep a message the bot could not answer for the staff's unanswered-questions view, without the phone and
+        ID numbers in it (kept UNANSWERED_RETENTION_DAYS, ``make retention``)."""
+        text = mask_personal((text or "").strip())
         if text:
             self.session.add(UnansweredQuestion(text=text[:500], reason=reason))
 

@@ -164,3 +164,21 @@ async def test_export_and_delete_cover_the_conversation_in_the_tracker_store(dat
     with session_scope() as session:
         audit = session.execute(select(AuditEntry).where(AuditEntry.action == "privacy_delete")).scalars().one()
         assert "2 条对话记录" in audit.detail
+
+
+def test_unanswered_questions_keep_no_phone_numbers_and_expire(database, capsys):
+    from core.knowledge.models import UnansweredQuestion
+    from core.knowledge.repository import KnowledgeRepository
+
+    with session_scope() as session:
+        KnowledgeRepository(session).record_unanswered("我电话13812345678，身份证440105199001011234，怎么办执照", "fallback")
+        session.add(UnansweredQuestion(text="去年的问题", reason="fallback",
+                                       created_at=datetime.utcnow() - timedelta(days=200)))
+    with session_scope() as session:
+        kept = sorted(q.text for q in session.execute(select(UnansweredQuestion)).scalars())
+    assert kept[1] == "我电话[手机号]，身份证[身份证号]，怎么办执照" and kept[0] == "去年的问题"
+
+    assert privacy.main(["retention"]) == 0  # UNANSWERED_RETENTION_DAYS unset: 180 days
+    assert "1 unanswered question(s) older than 180 days deleted" in capsys.readouterr().out
+    with session_scope() as session:
+        assert [q.text for q in session.execute(select(UnansweredQuestion)).scalars()] == [kept[1]]
