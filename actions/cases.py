@@ -22,6 +22,7 @@ from actions.materials.context import MaterialsContext
 from actions.rendering import response_text
 from core.dialogue import cases as reasoning
 from core.dialogue.knowledge import FILING, REGISTRATION, Cases, Sourced, cases
+from core.knowledge.decide import neighbour_asked
 from core.materials.rendering import address_verdict_messages, pack
 from core.messages import MAX_REPLY_CHARS
 
@@ -65,6 +66,9 @@ class CaseReasoner(MaterialsContext):
         text = self.read_text(tracker)
         if not text:
             return NOT_A_CASE
+        neighbour = neighbour_asked(text, None)
+        if neighbour is not None and not reasoning.own_case(text, neighbour.terms, self.cases):
+            return NOT_A_CASE  # someone else's labour, tax, court … matter: referred by the clarification step
         masked = self.masked(text, self.mentions(text))
         said_type = self.reader.entity_type(masked)
         entity_type = said_type or tracker.get_slot(names.SLOT_ENTITY_TYPE) or tracker.get_slot(names.SHARED_ENTITY_TYPE)

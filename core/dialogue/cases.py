@@ -31,6 +31,27 @@ def asks(text: str, cases: Cases) -> bool:
     return has_any(text, cases.asks)
 
 
+NEGATIONS = ("没有", "没", "无", "不", "未")
+
+
+def only_denied(text: str, terms: Sequence[str]) -> bool:
+    """Every occurrence of every term in ``text`` comes right after a negation ("也没有打官司")."""
+    for term in terms:
+        start = text.find(term)
+        while start != -1:
+            before = text[max(0, start - 3) : start]
+            if not any(before.endswith(n) or before[:-1].endswith(n) for n in NEGATIONS):
+                return False
+            start = text.find(term, start + 1)
+    return True
+
+
+def own_case(text: str, neighbour_terms: Sequence[str], cases: Cases) -> bool:
+    """Whether a message naming a neighbouring matter is still the user's own registration case."""
+    named = [t for t in neighbour_terms if t and t in text]
+    return not named or only_denied(text, named) or has_any(text, cases.own_case)
+
+
 # --- 简易 or 普通注销 ------------------------------------------------------------------------------------------------
 
 

@@ -87,6 +87,7 @@ class Outcome:
 class Cases:
     reviewed: str
     asks: Tuple[str, ...]
+    own_case: Tuple[str, ...]
     dereg_words: Tuple[str, ...]
     dereg_intake: Tuple[str, ...]
     dereg_intake_max_chars: int
@@ -161,6 +162,7 @@ def load_cases(path: Path = DIALOGUE_DIR / "cases.yml") -> Cases:
     return Cases(
         reviewed=str(data["reviewed"]),
         asks=_words(data["asks"]),
+        own_case=_words(data.get("own_case")),
         dereg_words=_words(dereg["words"]),
         dereg_intake=_words(dereg["intake"]),
         dereg_intake_max_chars=int(dereg.get("intake_max_chars", 16)),

@@ -192,3 +192,12 @@ def test_knowledge_cites_facts_and_every_offer_has_a_button():
         assert outcome.sourced.source and outcome.sourced.rule_date
     assert checks().offer("no_such_intent", "deregistration") == "simple_dereg"
     assert checks().offer("no_such_intent", None) is None
+
+
+async def test_someone_elses_neighbouring_matter_is_referred_not_reasoned(database, domain, tracker_for):
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_for("员工申请了劳动仲裁，老板说公司要注销了", intent="describe_case")
+    assert not CaseReasoner().reason(dispatcher, tracker, domain).handled  # the employee's question: a referral
+    tracker = tracker_for("我们公司还有一个劳动仲裁没结束，想注销", intent="describe_case")
+    assert CaseReasoner().reason(dispatcher, tracker, domain).handled  # the owner's own case
+    assert "正处于诉讼、仲裁程序中" in _text(dispatcher)
