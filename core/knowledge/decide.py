@@ -33,6 +33,8 @@ NLU_SUPPORT = 0.30
 # the retrieval's best entry is answered when it scores this high and leads the next entry by this margin
 RETRIEVAL_ANSWER = 0.60
 RETRIEVAL_MARGIN = 0.08
+# ... and when its entry leads the best entry of any other topic by this much (else the specific entry wins)
+NLU_LEAD = 0.05
 # an entry this similar is a plausible reading worth offering as a choice
 PLAUSIBLE = 0.30
 MAX_CHOICES = 3
@@ -105,7 +107,15 @@ def decide(
 
     chosen: Optional[Answer] = None
     reason = ""
-    if intent_answer is not None and confidence >= NLU_CONFIDENT and support >= NLU_SUPPORT:
+    # the best entry of another topic: a specific entry (年报逾期, 吊销后法定代表人的限制 …) the words match as well
+    # as the NLU topic's general entry is the likelier reading, so the topic must lead it
+    other = max((m.score for m in ranked if m.answer.intent != intent), default=0.0) if intent else 0.0
+    if (
+        intent_answer is not None
+        and confidence >= NLU_CONFIDENT
+        and support >= NLU_SUPPORT
+        and support - other >= NLU_LEAD
+    ):
         chosen, reason = intent_answer, "nlu"
     elif top is not None and top.score >= RETRIEVAL_ANSWER and top.score - second >= RETRIEVAL_MARGIN:
         chosen, reason = top.answer, "retrieval"

@@ -54,3 +54,23 @@ def test_a_vague_message_gets_plausible_readings(database):
 
 def test_nothing_close_is_not_known(database):
     assert decision_for("量子计算机的退相干时间").kind == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "text, intent, entry",
+    [
+        ("年报逾期了怎么办", "annual_report", "annual_report.overdue"),
+        ("公司改名要什么手续", "name_reservation", "change.name"),
+        ("吊销了还要报年报吗", "revoked_licence", "annual_report.suspended_or_revoked"),
+        ("年检和年报是不是一回事", "annual_report", "annual_report.no_inspection"),
+    ],
+)
+def test_a_specific_entry_beats_a_confident_general_topic(database, text, intent, entry):
+    # the NLU is sure of the big topic, but a specific entry answers the question
+    decision = decision_for(text, intent, 0.97)
+    assert decision.kind == ANSWER and decision.answer.id == entry
+
+
+def test_a_general_topic_that_only_ties_a_specific_entry_is_not_answered(database):
+    decision = decision_for("公司吊销了法人有什么影响", "revoked_licence", 0.97)
+    assert decision.answer is None or decision.answer.id != "dereg.revoked_licence"
