@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy
 import yaml
 
 from core.knowledge.repository import Answer, KnowledgeRepository
@@ -35,6 +36,8 @@ ANSWER_THRESHOLD = 0.70
 SUGGEST_THRESHOLD = 0.30
 # a staff FAQ entry (no intent) overrides the NLU's topic when it matches this closely
 STAFF_OVERRIDE_THRESHOLD = 0.80
+# a clause of a long run-on question counts at this weight (see ``clauses``)
+CLAUSE_WEIGHT = 0.8
 
 _STOP_WORDS = set(
     "的 了 吗 呢 啊 吧 呀 嘛 么 请问 我 我们 你 你们 想 要 一下 是 在 有 和 与 及 就 都 还 也 这个 那个 怎么 什么 如何 可以 能 能不能 请".split()
@@ -56,12 +59,24 @@ def _jieba():
 
 def tokens(text: str) -> List[str]:
     """Words, content characters and content-character bigrams of the normalised text."""
-    clean = normalize_text(text, max_chars=300)
+    clean = normalize_text(text, max_chars=3000)
     words = [w for w in _jieba().lcut(clean) if w.strip() and w not in _STOP_WORDS and any(c.isalnum() for c in w)]
     chars = [c for c in clean if c.isalnum()]
     content = [c for c in chars if c not in _STOP_CHARS]
     bigrams = ["".join(p) for p in zip(chars, chars[1:], strict=False) if p[0] not in _STOP_CHARS and p[1] not in _STOP_CHARS]
     return words + content + bigrams
+
+
+_CLAUSE_BREAK = re.compile(r"[，,。.？?！!；;…\n]+|(?:另外|还有|但是|可是|不过|所以|请问|想问一下|想问)")
+
+
+def clauses(text: str, min_chars: int = 4) -> List[str]:
+    """The clauses of a long run-on question, and each pair of neighbouring clauses (empty for one clause)."""
+    clean = normalize_text(text, max_chars=3000)
+    parts = [p for p in _CLAUSE_BREAK.split(clean) if len([c for c in p if c.isalnum()]) >= min_chars]
+    if len(parts) < 2:
+        return []
+    return parts + ["".join(pair) for pair in zip(parts, parts[1:], strict=False)]
 
 
 @lru_cache(maxsize=1)
@@ -124,7 +139,12 @@ class FaqIndex:
         query = self.vectorizer.transform([text])
         if query.nnz == 0:
             return []
-        scores = (self.matrix @ query.T).toarray().ravel()
+        scores = self._scores(query)
+        # a long run-on question: the clause that asks it ("小股东想退股可以吗") also counts, a little less
+        for clause in clauses(text) if CLAUSE_WEIGHT > 0 else ():
+            part = self.vectorizer.transform([clause])
+            if part.nnz:
+                scores = numpy.maximum(scores, CLAUSE_WEIGHT * self._scores(part))
         best: Dict[int, float] = {}
         for row, score in enumerate(scores):
             i = self.owner[row]
@@ -141,6 +161,10 @@ class FaqIndex:
             if len(resolved) >= limit:
                 break
         return list(resolved.values())
+
+    def _scores(self, query):
+        """Each indexed text's cosine similarity to the query."""
+        return (self.matrix @ query.T).toarray().ravel()
 
     def _variant(self, answer: Answer, entity_type: Optional[str]) -> Answer:
         """For an intent's entry: the variant for the named entity type, else the general entry."""
