@@ -30,7 +30,8 @@ UNKNOWN = "unknown"
 # the NLU's topic is answered when it is at least this confident and retrieval finds its entry this similar
 NLU_CONFIDENT = 0.85
 NLU_SUPPORT = 0.30
-# the retrieval's best entry is answered when it scores this high and leads the next entry by this margin
+# the retrieval's best entry is answered when it scores this high and the ranker prefers it too (without a
+# ranker: when it leads the next entry by this margin)
 RETRIEVAL_ANSWER = 0.60
 RETRIEVAL_MARGIN = 0.08
 # ... and when its entry leads the best entry of any other topic by this much (else the specific entry wins)
@@ -108,16 +109,21 @@ def decide(
     chosen: Optional[Answer] = None
     reason = ""
     # the best entry of another topic: a specific entry (年报逾期, 吊销后法定代表人的限制 …) the words match as well
-    # as the NLU topic's general entry is the likelier reading, so the topic must lead it
+    # as the NLU topic's general entry is the likelier reading, so the topic must lead it, and the retrieval's
+    # ranker must not prefer it
     other = max((m.score for m in ranked if m.answer.intent != intent), default=0.0) if intent else 0.0
+    ranker_prefers_other = top is not None and bool(top.ranked_first) and top.answer.intent != intent
     if (
         intent_answer is not None
         and confidence >= NLU_CONFIDENT
         and support >= NLU_SUPPORT
         and support - other >= NLU_LEAD
+        and not ranker_prefers_other
     ):
         chosen, reason = intent_answer, "nlu"
-    elif top is not None and top.score >= RETRIEVAL_ANSWER and top.score - second >= RETRIEVAL_MARGIN:
+    elif top is not None and top.score >= RETRIEVAL_ANSWER and (
+        top.ranked_first if top.ranked_first is not None else top.score - second >= RETRIEVAL_MARGIN
+    ):
         chosen, reason = top.answer, "retrieval"
     if chosen is not None:
         neighbour = neighbour_asked(text, chosen)
