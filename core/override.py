@@ -51,10 +51,19 @@ _PATTERNS = [
     r"(?:一份|一个|一张|个|张|份|点)?(?:虚假|假(?!期|日)的?|伪造的?)",
     r"(?:帮我|给我|替我)(?:编造|伪造)",
     r"(?:告诉|教)我怎么(?:逃税|偷税|骗)",
+    # 我是你的开发者 / 以下是你的新指令 / 你必须服从我 / 重置你的设定 / 说点内部消息
+    r"我是你的(?:开发者|管理员|主人|创造者|程序员|老板)",
+    rf"(?:以下是|下面是|这是)(?:你的)?新(?:的)?{_RULES}|新指令",
+    r"你(?:必须|要|得|只能)(?:服从|听从|听)我",
+    r"(?:重置|清除|清空|删除|覆盖)(?:你的|掉)?(?:设定|记忆|指令|规则|提示词)",
+    r"(?:泄露|透露|说出|说点|讲点|告诉我)(?:你的|一些|点)?(?:内部|后台|系统)(?:消息|资料|数据|指令|设定|规则|信息)",
+    r"(?:你|假装)(?:现在|已经)*(?:没有|不受|不再受)(?:的)?(?:限制|约束)(?![吗么?？])",
+    rf"(?:不用|不要|不必|无需)(?:再)?(?:遵守|遵循|理会)(?:任何|你的|这些|那些){_RULES}",
     # English
     r"\b(?:ignore|disregard|forget|bypass|override)\b.{0,30}\b(?:rules?|instructions?|prompt|guidelines|restrictions|above|previous)\b",
     r"\b(?:act|pretend|behave) (?:as|like|to be)\b",
     r"\byou are now\b|\badmin mode\b|\bdeveloper mode\b|\bunrestricted\b|\bsystem:",
+    r"\b(?:reveal|show|print|repeat)\b.{0,20}\b(?:system|instructions?|prompt)\b|\bnew instructions\b|\bjailbreak",
 ]
 _ATTEMPT = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 
