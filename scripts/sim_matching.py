@@ -28,7 +28,8 @@ from core.knowledge.search import ANSWER_THRESHOLD, STAFF_OVERRIDE_THRESHOLD, Fa
 from core.settings import PROJECT_ROOT
 from scripts.realq_report import _groups, _matches, load_items, normalise, select
 
-CLARIFY_INTENTS = {"nlu_fallback", "out_of_scope"}
+# describe_case: actions/cases.py reasons about the case, else action_clarify (the reasoner is not replayed)
+CLARIFY_INTENTS = {"nlu_fallback", "out_of_scope", "describe_case"}
 
 
 async def _parse_all(texts: List[str]) -> Dict[str, Dict[str, Any]]:
