@@ -244,7 +244,7 @@ class ActionHandoffStart(Action):
             dispatcher.utter_message(response="utter_handoff_phone_note")
         topic = tracker.get_slot(n.TOPIC_HINT)
         if topic not in contact.TOPIC_NAMES:
-            topic = contact.COMPLAINT_TOPIC if reason == REASON_USER_REQUEST and "投诉" in text else None
+            topic = contact.COMPLAINT_TOPIC if reason == REASON_USER_REQUEST and contact.COMPLAINT_WORD in text else None
         draft = tracker.get_slot(n.SUMMARY_DRAFT) or summary_draft(tracker)
         return [
             *_reset_form(),

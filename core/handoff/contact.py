@@ -1,167 +1,65 @@
 """What the hand-off form accepts: topics, names, phone numbers, consent; and reading short replies (ratings,
-"结束人工"). Pure functions, so the form validation and the tests share them."""
+"结束人工"). Pure functions, so the form validation and the tests share them. The words themselves are in
+knowledge/handoff/vocabulary.yml."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Optional, Tuple
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import yaml
+
+from core.settings import KNOWLEDGE_DIR
+
+VOCABULARY_FILE = KNOWLEDGE_DIR / "handoff" / "vocabulary.yml"
+
+
+def _load(path: Path = VOCABULARY_FILE) -> Dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _alternatives(words: Any) -> str:
+    return "|".join(re.escape(str(word)) for word in sorted(words, key=len, reverse=True))
+
+
+_WORDS = _load()  # a small file, read once: the form's questions are asked in every process that imports this
 
 # Topics of the form, in the order of its buttons; each with the words that point to it.
-TOPICS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
-    ("开办企业", ("开办", "开公司", "注册公司", "设立", "成立", "新办", "开店", "开个体", "注册个体")),
-    ("住所申报", ("住所", "地址", "经营场所", "场地", "一址多照", "一照多址")),
-    ("企业名称", ("名称", "名字", "起名", "核名", "字号")),
-    ("变更登记", ("变更", "转让", "过户", "换法人", "迁移", "增资", "减资", "个转企")),
-    ("注销与歇业", ("注销", "歇业", "吊销", "清算")),
-    ("投诉与建议", ("投诉", "建议", "意见", "不满", "举报")),
-    ("其他业务", ("其他", "别的", "年报", "许可")),
+TOPICS: Tuple[Tuple[str, Tuple[str, ...]], ...] = tuple(
+    (str(topic["name"]), tuple(str(w) for w in topic["words"])) for topic in _WORDS["topics"]
 )
 TOPIC_NAMES = tuple(name for name, _ in TOPICS)
-OTHER_TOPIC = "其他业务"
-COMPLAINT_TOPIC = "投诉与建议"
+OTHER_TOPIC: str = _WORDS["other_topic"]
+COMPLAINT_TOPIC: str = _WORDS["complaint_topic"]
+COMPLAINT_WORD: str = _WORDS["complaint_word"]
 
-# knowledge-base topic ids (knowledge/answers/*.yml) → form topic, to suggest the topic of the conversation
-KB_TOPIC_TO_FORM = {
-    "startup": "开办企业",
-    "address": "住所申报",
-    "name": "企业名称",
-    "deregistration": "注销与歇业",
-    "individual_business": "变更登记",
-}
+AGREE_WORDS = frozenset(str(w) for w in _WORDS["agree"])
+DECLINE_WORDS = frozenset(str(w) for w in _WORDS["decline"])
+KEEP_DRAFT_WORDS = frozenset(str(w) for w in _WORDS["keep_draft"])
+# 结束人工 and the like: back to the bot, the ticket stays open for the officers
+END_WORDS = tuple(str(w) for w in _WORDS["end"])
+# 取消人工 and the like: withdraw the ticket (only while no officer has replied; else the same as 结束人工)
+CANCEL_WORDS = tuple(str(w) for w in _WORDS["cancel"])
+# Giving up in the middle of the contact form ("唉算啦", "不用了", "唔使喇"): a short reply that is one of these,
+# with interjections before and particles after (compared on the compact form, see ``is_giving_up``).
+_GIVE_UP = re.compile(
+    "^(?:{before})*(?:{words})(?:{after})*(?:{thanks})?$".format(
+        **{part: _alternatives(_WORDS["give_up"][part]) for part in ("before", "words", "after", "thanks")}
+    )
+)
+# Abuse is not a topic, a question or a name ("点解你咁蠢"); compared on the compact, lower-cased text.
+ABUSIVE_WORDS = tuple(str(w) for w in _WORDS["abusive"])
+RATING_WORDS: Dict[str, int] = {str(k): int(v) for k, v in _WORDS["rating_words"].items()}
+_CN_DIGITS: Dict[str, int] = {str(k): int(v) for k, v in _WORDS["rating_digits"].items()}
+_RATING_UNIT = re.compile(_alternatives(_WORDS["rating_units"]))
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _MAINLAND = re.compile(r"(?<!\d)(?:\+?86|0086)?(1[3-9]\d{9})(?!\d)")
 _HONG_KONG = re.compile(r"(?:\+|00)852([4-9]\d{7})(?!\d)")
 _MACAU = re.compile(r"(?:\+|00)853(6\d{7})(?!\d)")
-
-AGREE_WORDS = frozenset(
-    {
-        "同意",
-        "我同意",
-        "同意的",
-        "可以",
-        "好",
-        "好的",
-        "行",
-        "是",
-        "是的",
-        "愿意",
-        "没问题",
-        "确认",
-        "接受",
-        "ok",
-        "yes",
-        "嗯",
-        "对",
-    }
-)
-DECLINE_WORDS = frozenset({"不同意", "不", "不行", "不要", "不可以", "拒绝", "no", "不愿意", "算了"})
-KEEP_DRAFT_WORDS = frozenset(
-    {
-        "确认",
-        "可以",
-        "好",
-        "好的",
-        "对",
-        "是",
-        "是的",
-        "没问题",
-        "就这样",
-        "不用改",
-        "就用这个",
-        "行",
-        "ok",
-        "嗯",
-        "对的",
-    }
-)
-# 结束人工 and the like: back to the bot, the ticket stays open for the officers
-END_WORDS = (
-    "结束人工",
-    "退出人工",
-    "关闭人工",
-    "结束对话",
-    "返回机器人",
-    "回到机器人",
-)
-# 取消人工 and the like: withdraw the ticket (only while no officer has replied; else the same as 结束人工)
-CANCEL_WORDS = (
-    "取消人工",
-    "取消转人工",
-    "取消工单",
-    "撤回工单",
-    "撤销工单",
-    "不要人工",
-    "不用人工",
-    "不需要人工",
-    "不找人工",
-)
-# Giving up in the middle of the contact form ("唉算啦", "不用了", "唔使喇"): a short reply that is one of these,
-# with interjections before and particles after (compared on the compact form, see ``is_giving_up``).
-_GIVE_UP = re.compile(
-    r"^(?:[唉哎嗳啊呃嗯哦噢诶欸咳噢]|那|那就|还是|我|好吧|好啦)*"
-    r"(?:算|算数|罢|不用|不使|唔使|唔驶|唔洗|唔用|不要|唔要|取消|不需要|唔需要|没事|冇事|不问|唔问|放弃|退出|不填|唔填|"
-    r"不弄|不搞|不办|唔办|cancel|nevermind|forgetit|stop|quit)"
-    r"(?:[了啦喇吧呀啊嘞咯喔哦嘛住先罗啰喂]|了吧|咯喂|人工|转人工|填|问)*"
-    r"(?:谢谢|多谢|唔该|thanks|thankyou)?$"
-)
-# Abuse is not a topic, a question or a name ("点解你咁蠢"); compared on the compact, lower-cased text.
-ABUSIVE_WORDS = (
-    "蠢",
-    "傻",
-    "笨蛋",
-    "白痴",
-    "智障",
-    "弱智",
-    "脑残",
-    "垃圾",
-    "废物",
-    "废柴",
-    "有病",
-    "神经病",
-    "去死",
-    "滚",
-    "妈的",
-    "他妈",
-    "你妈",
-    "尼玛",
-    "操你",
-    "草泥马",
-    "傻逼",
-    "煞笔",
-    "沙比",
-    "sb",
-    "fuck",
-    "shit",
-    "屌",
-    "扑街",
-    "仆街",
-    "痴线",
-    "黐线",
-    "戆居",
-    "低能",
-    "冚家",
-    "顶你",
-    "丢你",
-    "diu",
-)
-RATING_WORDS = {
-    "满分": 5,
-    "好评": 5,
-    "差评": 1,
-    "非常满意": 5,
-    "很满意": 5,
-    "满意": 4,
-    "比较满意": 4,
-    "基本满意": 3,
-    "一般": 3,
-    "还行": 3,
-    "不满意": 2,
-    "很不满意": 1,
-    "非常不满意": 1,
-}
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
 def compact(text: Optional[str]) -> str:
@@ -283,6 +181,6 @@ def parse_rating(text: Optional[str]) -> Optional[int]:
     if len(digits) == 1 and 1 <= int(digits[0]) <= 5:
         return int(digits[0])
     chinese = [c for c in value if c in _CN_DIGITS]
-    if len(chinese) == 1 and re.search(r"[分星颗]", value):
+    if len(chinese) == 1 and _RATING_UNIT.search(value):
         return _CN_DIGITS[chinese[0]]
     return None
