@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.accounts import account_repository
+from core.catalogue import message
 from core.curation import credentials, diff, spreadsheet, unanswered
 from core.curation.preview import preview
 from core.curation.repository import Actor, CurationError, CurationRepository, VersionConflict, curation_repository
@@ -112,45 +113,45 @@ def api(handler: ApiHandler, write: bool = False) -> Callable[[Request], Awaitab
         header = request.headers.get("authorization", "")
         if header:
             if len(header) > 1000:
-                return api_error(401, "unauthorized", "认证信息无效。")
+                return api_error(401, "unauthorized", message("api.bad_credentials_header"))
             result = await run_in_threadpool(_authenticate, header, ip)
             if result.throttled:
-                return api_error(429, "throttled", "认证失败次数过多，请 15 分钟后再试。")
+                return api_error(429, "throttled", message("api.throttled"))
             if result.actor is None:
-                return api_error(401, "unauthorized", "用户名、密码或令牌无效。")
+                return api_error(401, "unauthorized", message("api.unauthorized"))
             actor = result.actor
         else:
             auth = await security.current_auth(request)
             if auth is None:
-                return api_error(401, "unauthorized", "需要认证：请使用 HTTP Basic（控制台账号）或 API 令牌。")
+                return api_error(401, "unauthorized", message("api.authentication_needed"))
             if write and not security.csrf_ok(request, auth, request.headers.get("x-csrf-token")):
-                return api_error(403, "csrf", "使用登录会话修改数据时，必须在 X-CSRF-Token 请求头中带上 CSRF 令牌。")
+                return api_error(403, "csrf", message("api.csrf"))
             actor = Actor(auth.username, auth.role, auth.officer_id, ip, via="api")
         if write and actor.role not in EDITOR_ROLES:
-            return api_error(403, "forbidden", "只有知识库编辑和管理员可以修改问答。")
+            return api_error(403, "forbidden", message("api.editors_only"))
         try:
             return await handler(request, actor)
         except CurationError as error:
             return _from_error(error)
         except Exception:  # noqa: BLE001 - the API answers JSON, whatever happens
             log.exception("console API error on %s %s", request.method, request.url.path)
-            return api_error(500, "server_error", "服务器内部错误，请稍后再试。")
+            return api_error(500, "server_error", message("api.server_error"))
 
     return endpoint
 
 
 async def _json_body(request: Request) -> Tuple[Optional[Dict[str, Any]], Optional[JSONResponse]]:
     if int(request.headers.get("content-length") or 0) > MAX_JSON_BYTES:
-        return None, api_error(413, "too_large", f"请求体太大（最多 {MAX_JSON_BYTES // 1024} KB）。")
+        return None, api_error(413, "too_large", message("api.body_too_large", kb=MAX_JSON_BYTES // 1024))
     raw = await request.body()
     if len(raw) > MAX_JSON_BYTES:
-        return None, api_error(413, "too_large", f"请求体太大（最多 {MAX_JSON_BYTES // 1024} KB）。")
+        return None, api_error(413, "too_large", message("api.body_too_large", kb=MAX_JSON_BYTES // 1024))
     try:
         body = json.loads(raw.decode("utf-8")) if raw.strip() else None
     except (UnicodeDecodeError, ValueError):
-        return None, api_error(400, "invalid_json", "请求体不是有效的 JSON（UTF-8 编码）。")
+        return None, api_error(400, "invalid_json", message("api.invalid_json"))
     if not isinstance(body, dict):
-        return None, api_error(400, "invalid_json", "请求体必须是一个 JSON 对象。")
+        return None, api_error(400, "invalid_json", message("api.not_an_object"))
     return body, None
 
 
@@ -160,23 +161,23 @@ def _api_fields(body: Mapping[str, Any], allowed: set) -> Tuple[Dict[str, Any], 
     data: Dict[str, Any] = {}
     for key, value in body.items():
         if key not in allowed:
-            errors[str(key)[:40]] = "未知字段"
+            errors[str(key)[:40]] = message("api.unknown_field")
             continue
         if key in TEXT_FIELDS and value is not None and not isinstance(value, (str, int, float)):
-            errors[key] = "应为文本"
+            errors[key] = message("api.not_text")
             continue
         if key == "paraphrases" and value is not None:
             if not isinstance(value, (list, str)) or (
                 isinstance(value, list) and not all(isinstance(v, (str, int, float)) for v in value)
             ):
-                errors[key] = "应为文本列表"
+                errors[key] = message("api.not_text_list")
                 continue
         if key == "version" and (isinstance(value, bool) or not isinstance(value, int)):
-            errors[key] = "应为整数"
+            errors[key] = message("api.not_integer")
             continue
         data["topic_id" if key == "topic" else key] = value
     if "status" in data and data["status"] not in STATUSES:
-        errors["status"] = "状态只能是 draft、published 或 retired"
+        errors["status"] = message("api.statuses")
     return data, errors
 
 
@@ -187,7 +188,7 @@ async def _entry_fields(request: Request, allowed: set) -> Tuple[Dict[str, Any],
         return {}, problem
     data, errors = _api_fields(body, allowed)
     if errors:
-        return {}, api_error(400, "invalid", "内容有误，请按 errors 中的提示修改。", errors)
+        return {}, api_error(400, "invalid", message("api.invalid"), errors)
     return data, None
 
 
@@ -195,7 +196,7 @@ async def api_list(request: Request, actor: Actor) -> Response:
     params = request.query_params
     status = params.get("status", "")
     if status and status not in STATUSES:
-        return api_error(400, "invalid", "状态只能是 draft、published 或 retired", {"status": "无效的状态"})
+        return api_error(400, "invalid", message("api.statuses"), {"status": message("api.invalid_status")})
     limit = min(max(to_int(params.get("limit"), 100) or 100, 1), 500)
     offset = max(to_int(params.get("offset"), 0) or 0, 0)
 
@@ -302,8 +303,9 @@ async def api_history(request: Request, actor: Actor) -> Response:
                     "at": version.at.isoformat(timespec="seconds") + "Z",
                     "note": version.note,
                     "changed": diff.changed_labels(previous, version.snapshot) if previous is not None else [],
-                    "diff": diff.unified(previous, version.snapshot, f"第 {history[i + 1].version} 版",
-                                         f"第 {version.version} 版") if previous is not None else "",
+                    "diff": diff.unified(previous, version.snapshot,
+                                         message("api.version_label", version=history[i + 1].version),
+                                         message("api.version_label", version=version.version)) if previous is not None else "",
                     "snapshot": version.snapshot,
                 })
             return JSONResponse({"id": entry_id, "versions": versions}, headers=API_HEADERS)
@@ -316,10 +318,10 @@ async def api_rollback(request: Request, actor: Actor) -> Response:
     if problem is not None:
         return problem
     to_version, version = body.get("to_version"), body.get("version")
-    errors = {k: "应为整数" for k, v in (("to_version", to_version), ("version", version))
+    errors = {k: message("api.not_integer") for k, v in (("to_version", to_version), ("version", version))
               if isinstance(v, bool) or not isinstance(v, int)}
     if errors:
-        return api_error(400, "invalid", "需要 to_version（回滚到的版本）和 version（当前版本）。", errors)
+        return api_error(400, "invalid", message("api.rollback_needs"), errors)
     entry_id = request.path_params["entry_id"]
 
     def work() -> Response:
@@ -359,7 +361,7 @@ async def api_decide(request: Request, actor: Actor) -> Response:
     review_id = request.path_params["review_id"]
     decision = request.path_params["decision"]
     if decision not in ("approve", "reject"):
-        return api_error(404, "not_found", "只能 approve（批准）或 reject（退回）。")
+        return api_error(404, "not_found", message("api.decisions"))
     comment = ""
     if decision == "reject":
         body, _problem = await _json_body(request)
@@ -379,7 +381,7 @@ async def api_decide(request: Request, actor: Actor) -> Response:
 async def api_preview(request: Request, actor: Actor) -> Response:
     text = request.query_params.get("q", "")
     if not text.strip():
-        return api_error(400, "invalid", "请用 q 参数给出要预览的问题。", {"q": "必填"})
+        return api_error(400, "invalid", message("api.preview_needs_q"), {"q": message("api.required")})
     drafts = request.query_params.get("drafts") in ("1", "true")
 
     def build() -> Response:
@@ -393,7 +395,7 @@ async def api_unanswered(request: Request, actor: Actor) -> Response:
     days = min(max(to_int(request.query_params.get("days"), 30) or 30, 1), 365)
     reason = request.query_params.get("reason", "")
     if reason and reason not in unanswered.REASON_LABELS:
-        return api_error(400, "invalid", "reason 只能是 fallback、out_of_scope 或 handoff", {"reason": "无效"})
+        return api_error(400, "invalid", message("api.reasons"), {"reason": message("api.invalid_value")})
 
     def build() -> Response:
         with curation_repository() as repo:
@@ -425,7 +427,7 @@ async def api_unanswered_draft(request: Request, actor: Actor) -> Response:
         return problem
     ids = body.get("ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        return api_error(400, "invalid", "ids 应为未回答问题编号（整数）的列表。", {"ids": "应为整数列表"})
+        return api_error(400, "invalid", message("api.draft_needs_ids"), {"ids": message("api.not_integer_list")})
 
     def work() -> Response:
         with curation_repository() as repo:
@@ -438,16 +440,16 @@ async def api_unanswered_draft(request: Request, actor: Actor) -> Response:
 async def api_export(request: Request, actor: Actor) -> Response:
     status = request.query_params.get("status", "")
     if status and status not in STATUSES:
-        return api_error(400, "invalid", "状态只能是 draft、published 或 retired", {"status": "无效的状态"})
+        return api_error(400, "invalid", message("api.statuses"), {"status": message("api.invalid_status")})
     fmt = request.query_params.get("format", "xlsx")
     if fmt not in ("xlsx", "csv"):
-        return api_error(400, "invalid", "format 只能是 xlsx 或 csv", {"format": "无效"})
+        return api_error(400, "invalid", message("api.formats"), {"format": message("api.invalid_value")})
     return await run_in_threadpool(export_response, status, fmt)
 
 
 async def api_import(request: Request, actor: Actor) -> Response:
     if int(request.headers.get("content-length") or 0) > spreadsheet.MAX_BYTES + 65536:
-        return api_error(413, "too_large", "文件太大（最多 5 MB）。")
+        return api_error(413, "too_large", message("api.file_too_large"))
     content_type = request.headers.get("content-type", "")
     form = await request.form() if content_type.startswith("multipart/form-data") else None
     content = b"" if form is not None else await request.body()
@@ -478,8 +480,8 @@ async def api_settings(request: Request, actor: Actor) -> Response:
         if problem is not None:
             return problem
         if not isinstance(body.get("review_required"), bool) or set(body) - {"review_required"}:
-            return api_error(400, "invalid", "只能设置 review_required（true 或 false）。",
-                             {"review_required": "应为 true 或 false"})
+            return api_error(400, "invalid", message("api.settings_only_review"),
+                             {"review_required": message("api.not_boolean")})
 
         def save() -> None:
             with curation_repository() as repo:
@@ -496,4 +498,4 @@ async def api_settings(request: Request, actor: Actor) -> Response:
 
 
 async def api_not_found(request: Request) -> Response:
-    return api_error(404, "not_found", "没有这个接口，请查看 docs/console-api.md。")
+    return api_error(404, "not_found", message("api.no_such_endpoint"))

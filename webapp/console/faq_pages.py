@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.accounts import account_repository
+from core.catalogue import message
 from core.curation import credentials, diff, spreadsheet, unanswered
 from core.curation.preview import preview
 from core.curation.repository import (
@@ -131,7 +132,7 @@ def _values_of(row: Optional[KnowledgeEntry], today: str) -> Dict[str, Any]:
     }
 
 
-@faq_page(EDITORS.but("只有知识库编辑和管理员可以新建问答。"))
+@faq_page(EDITORS.but(message("console.editors_create_only")))
 def new_page(call: Call) -> Response:
     with curation_repository() as repo:
         context = _edit_context(repo, call.auth, None)
@@ -168,7 +169,7 @@ def entry_page(call: Call) -> Response:
     with curation_repository() as repo:
         row = repo.find(call.params["entry_id"])
         if row is None:
-            return _error(call, "没有这条问答。", 404)
+            return _error(call, message("console.no_entry"), 404)
         context = _edit_context(repo, call.auth, row)
         return call.render("faq_edit.html", values=_values_of(row, context["today"]), errors={},
                            version=row.version, **context)
@@ -287,7 +288,7 @@ def reviews_page(call: Call) -> Response:
         return call.render("faq_reviews.html", items=items, review_required=repo.review_required())
 
 
-KNOWLEDGE_ADMINS = ADMINS.but("只有管理员可以执行这个操作。")
+KNOWLEDGE_ADMINS = ADMINS.but(message("console.admins_act_only"))
 
 
 @faq_page(KNOWLEDGE_ADMINS, post=True)

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core.catalogue import message
 from core.curation.spreadsheet import MAX_BYTES as MAX_UPLOAD_BYTES
 from core.handoff.models import ROLE_ADMIN, ROLES
 from webapp.console import rendering, security
@@ -42,9 +43,9 @@ class Allowed:
 
 
 SIGNED_IN = Allowed(ROLES)
-TICKET_STAFF = Allowed(TICKET_ROLES, "此账号不处理工单。")
-ADMINS = Allowed((ROLE_ADMIN,), "只有管理员可以访问此页面。")
-EDITORS = Allowed(EDITOR_ROLES, "只有知识库编辑和管理员可以修改问答。")
+TICKET_STAFF = Allowed(TICKET_ROLES, message("console.tickets_only"))
+ADMINS = Allowed((ROLE_ADMIN,), message("console.admins_only"))
+EDITORS = Allowed(EDITOR_ROLES, message("console.editors_only"))
 
 
 @dataclass
@@ -111,7 +112,7 @@ def page(
             call = Call(request, auth)
             if post:
                 if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-                    return refuse(request, auth, "提交的内容太大。", 413)
+                    return refuse(request, auth, message("console.too_large"), 413)
                 call.form = await request.form()
                 if not security.csrf_ok(request, auth, str(call.form.get("csrf_token", ""))):
                     return rendering.forbidden()

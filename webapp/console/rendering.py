@@ -15,20 +15,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core import ratings
 from core.accounts import MIN_PASSWORD_LENGTH
+from core.catalogue import catalogue, labels, message
 from core.curation.validation import LABELS as FIELD_LABELS
 from core.curation.validation import STATUS_LABELS as FAQ_STATUS
 from core.handoff import contact, payloads
-from core.handoff.models import (
-    AUTHOR_BOT,
-    AUTHOR_EVENT,
-    AUTHOR_OFFICER,
-    AUTHOR_SYSTEM,
-    AUTHOR_USER,
-    ROLE_ADMIN,
-    ROLE_EDITOR,
-    ROLE_OFFICER,
-    TicketMessage,
-)
+from core.handoff.models import AUTHOR_USER, ROLE_ADMIN, ROLE_EDITOR, ROLE_OFFICER, TicketMessage
 from core.settings import get_settings
 from webapp.console import security
 from webapp.console.security import PREFIX, Auth
@@ -38,87 +29,16 @@ MAX_REPLY_CHARS = 2000
 TICKET_ROLES = (ROLE_ADMIN, ROLE_OFFICER)  # editors (core/curation) curate knowledge and see no tickets
 EDITOR_ROLES = (ROLE_ADMIN, ROLE_EDITOR)  # who may change knowledge entries
 
-STATUS_LABELS = {"open": "待认领", "assigned": "处理中", "resolved": "已办结", "closed": "用户已取消"}
-USER_LEFT_LABEL = "用户已返回机器人"  # 结束人工: the ticket stays open, replies reach the user on their next message
-REASON_LABELS = {
-    "user_request": "用户要求转人工",
-    "fallback": "机器人连续两次未能理解",
-    "not_helpful": "用户反馈回答没有帮助",
-    "kb_gap": "知识库未覆盖的情况",
-}
-AUTHOR_LABELS = {
-    AUTHOR_USER: "用户",
-    AUTHOR_BOT: "机器人",
-    AUTHOR_OFFICER: "服务官",
-    AUTHOR_SYSTEM: "系统通知",
-    AUTHOR_EVENT: "记录（用户看不到）",
-}
-CHANNEL_LABELS = {"rest": "网页/接口", "socketio": "网页聊天", "wechat": "微信公众号"}
-ROLE_LABELS = {ROLE_ADMIN: "管理员", ROLE_EDITOR: "知识库编辑", ROLE_OFFICER: "服务官"}
-# the audit log's actions: tickets and accounts, then knowledge curation
-ACTION_LABELS = {
-    "login": "登录",
-    "login_failed": "登录失败",
-    "login_throttled": "登录被限制",
-    "logout": "退出",
-    "view_ticket": "查看工单",
-    "claim": "认领",
-    "reply": "回复用户",
-    "transfer": "转交",
-    "resolve": "办结",
-    "note": "添加内部备注",
-    "office_hours": "修改工作时间",
-    "create_officer": "创建账号",
-    "deactivate_officer": "停用账号",
-    "activate_officer": "启用账号",
-    "reset_password": "重置密码",
-    "change_password": "修改本人密码",
-    "privacy_export": "导出个人信息",
-    "privacy_delete": "删除个人信息",
-    "privacy_retention": "按保存期限删除个人信息",
-    "followup_update": "更新整改/回访事项",
-    "followup_close": "完成整改/回访事项",
-    "faq_create": "新建问答（草稿）",
-    "faq_edit": "修改问答",
-    "faq_publish": "发布问答",
-    "faq_retire": "停用问答",
-    "faq_rollback": "回滚问答",
-    "faq_approve": "审核通过并发布",
-    "faq_review_submit": "提交问答审核",
-    "faq_review_reject": "退回问答审核",
-    "faq_import": "导入问答表格",
-    "faq_import_refused": "导入被拒绝",
-    "faq_settings": "修改审核设置",
-    "api_token_create": "创建 API 令牌",
-    "api_token_revoke": "撤销 API 令牌",
-    "api_auth_failed": "API 认证失败",
-}
+STATUS_LABELS = labels("ticket_status")
+USER_LEFT_LABEL = message("console.user_left")  # 结束人工: the ticket stays open, replies reach the user next time
+REASON_LABELS = labels("handoff_reasons")
+AUTHOR_LABELS = labels("authors")
+CHANNEL_LABELS = labels("channels")
+ROLE_LABELS = labels("roles")
+ACTION_LABELS = labels("audit_actions")  # the audit log's actions
 # the notice a page shows after a redirect with ?m=<key>
 NOTICES = {
-    "claimed": ("ok", "已认领，这张工单由您负责。"),
-    "claim_lost": ("error", "这张工单已被其他服务官认领。"),
-    "replied": ("ok", "回复已发送，用户下一次发消息或网页刷新时即可看到。"),
-    "replied_pushed": ("ok", "回复已发送给用户。"),
-    "transferred": ("ok", "已转交。"),
-    "resolved": ("ok", "工单已办结，用户将回到机器人服务并收到评价邀请。"),
-    "noted": ("ok", "内部备注已保存（用户看不到）。"),
-    "not_allowed": ("error", "无法执行：请先认领，或工单已关闭。"),
-    "empty": ("error", "内容不能为空。"),
-    "too_long": ("error", f"内容太长（最多 {MAX_REPLY_CHARS} 字）。"),
-    "saved": ("ok", "已保存。"),
-    "expired": ("error", "登录已过期，请重新登录。"),
-    "password_changed": ("ok", "密码已修改，请重新登录。"),
-    "created": ("ok", "已新建。"),
-    "published": ("ok", "已发布：机器人几秒钟内就会用新内容回答，无需重新训练。"),
-    "retired": ("ok", "已停用：机器人不再用这条回答。"),
-    "rolled_back": ("ok", "已回滚，并记为一个新版本。"),
-    "submitted": ("ok", "已提交审核，管理员批准后生效。"),
-    "unchanged": ("ok", "没有修改。"),
-    "approved": ("ok", "已批准并生效。"),
-    "rejected": ("ok", "已退回。"),
-    "drafted": ("ok", "已根据这组问题生成草稿，请补充答案和来源后发布。"),
-    "settings": ("ok", "设置已保存。"),
-    "token_revoked": ("ok", "令牌已撤销。"),
+    key: (str(kind), str(text).format(max_chars=MAX_REPLY_CHARS)) for key, (kind, text) in catalogue()["notices"].items()
 }
 
 
@@ -139,10 +59,10 @@ def age(moment: Optional[datetime]) -> str:
         return ""
     minutes = int((datetime.utcnow() - moment).total_seconds() // 60)
     if minutes < 60:
-        return f"{max(minutes, 0)} 分钟"
+        return message("console.age_minutes", minutes=max(minutes, 0))
     if minutes < 48 * 60:
-        return f"{minutes // 60} 小时 {minutes % 60} 分"
-    return f"{minutes // (24 * 60)} 天"
+        return message("console.age_hours", hours=minutes // 60, minutes=minutes % 60)
+    return message("console.age_days", days=minutes // (24 * 60))
 
 
 def shown_text(message: TicketMessage) -> str:
@@ -189,7 +109,7 @@ def to_login(request: Request) -> Response:
 
 
 def forbidden() -> HTMLResponse:
-    return message_html("请求无效（页面可能已过期），请返回刷新后重试。", 403)
+    return message_html(message("console.stale_form"), 403)
 
 
 def landing(role: str) -> str:

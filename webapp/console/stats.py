@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core import charts, ratings, stats
+from core.catalogue import message
 from core.db import session_scope
 from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN, Officer
 from core.handoff.repository import TicketRepository
@@ -48,15 +49,15 @@ def _charts(figures: stats.Figures) -> Dict[str, str]:
     outcome_items = [(stats.OUTCOME_LABELS[o].split("（")[0], (figures.share(o) or 0) * 100) for o in stats.OUTCOMES]
     return {
         "volume": charts.line_chart(
-            "会话量与消息量",
+            message("stats.volume"),
             labels,
-            [("会话", [v.conversations for v in c.volumes]), ("用户消息", [v.user_messages for v in c.volumes])],
+            [(message("stats.conversations"), [v.conversations for v in c.volumes]), (message("stats.user_messages"), [v.user_messages for v in c.volumes])],
         ),
-        "outcomes": charts.bar_chart("用户消息的处理结果（占比）", outcome_items, colours=OUTCOME_COLOURS, suffix="%"),
-        "topics": charts.bar_chart("热门主题", figures.top_topics()),
-        "entries": charts.bar_chart("热门问答条目", figures.top_entries(), colour="#0e7490"),
+        "outcomes": charts.bar_chart(message("stats.outcomes"), outcome_items, colours=OUTCOME_COLOURS, suffix="%"),
+        "topics": charts.bar_chart(message("stats.topics"), figures.top_topics()),
+        "entries": charts.bar_chart(message("stats.entries"), figures.top_entries(), colour="#0e7490"),
         "ratings": charts.bar_chart(
-            "满意度评价（好差评）",
+            message("stats.ratings"),
             [(level.label, figures.ratings.counts.get(level.score, 0)) for level in ratings.LEVELS],
             colours=RATING_COLOURS,
         ),

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.accounts import AccountRepository, account_repository
+from core.catalogue import message
 from core.handoff import contact, delivery, privacy
 from core.handoff.models import (
     ACTIVE_STATUSES,
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 def signature(officer: Optional[Officer]) -> str:
     """How the user sees an officer's replies (the same as delivery.officer_message_text)."""
     name = delivery.public_officer_name(officer)
-    return "CBSO首席商事服务官" + (f" {name}" if name else "")
+    return message("console.signature") + (f" {name}" if name else "")
 
 
 def _text(form: Any, field: str, limit: int = MAX_REPLY_CHARS) -> tuple[str, Optional[str]]:
@@ -109,10 +110,10 @@ async def login_submit(request: Request) -> Response:
     token, wait_minutes, role = await run_in_threadpool(_sign_in, username, password, security.client_ip(request))
     if token is None:
         throttled = wait_minutes > 0
-        message = f"登录失败次数过多，请 {wait_minutes} 分钟后再试。" if throttled else "用户名或密码错误。"
+        error = message("console.login_throttled", minutes=wait_minutes) if throttled else message("console.login_failed")
         token = security.login_token(request)
         response = render(
-            "login.html", None, status_code=429 if throttled else 401, error=message, username=username, csrf=token
+            "login.html", None, status_code=429 if throttled else 401, error=error, username=username, csrf=token
         )
         security.set_login_cookie(response, request, token)
         return response
@@ -165,7 +166,7 @@ def queue_page(call: Call) -> Response:
     with ticket_repository() as tickets:
         if view == "closed":
             rows = tickets.recently_closed(50)
-            groups = [TopicGroup("最近关闭的工单", rows)] if rows else []
+            groups = [TopicGroup(message("console.recently_closed"), rows)] if rows else []
         elif view == "mine":
             groups = _group_by_topic(tickets.queue(ACTIVE_STATUSES, officer_id=officer_id))
         else:
@@ -196,7 +197,7 @@ def ticket_page(call: Call) -> Response:
     with ticket_repository() as tickets:
         ticket = tickets.ticket(call.params["ticket_id"])
         if ticket is None:
-            return message_html("工单不存在。", 404)
+            return message_html(message("console.no_ticket"), 404)
         accounts = AccountRepository(tickets.session)
         officers = [
             o
@@ -226,16 +227,16 @@ def ticket_page(call: Call) -> Response:
         )
 
 
-def _message_json(message: TicketMessage) -> Dict[str, Any]:
-    who = AUTHOR_LABELS.get(message.author, message.author)
-    if message.author == AUTHOR_OFFICER and message.officer is not None:
-        who = f"服务官 {message.officer.display_name}"
+def _message_json(line: TicketMessage) -> Dict[str, Any]:
+    who = AUTHOR_LABELS.get(line.author, line.author)
+    if line.author == AUTHOR_OFFICER and line.officer is not None:
+        who = message("console.officer_named", name=line.officer.display_name)
     return {
-        "id": message.id,
-        "author": message.author,
+        "id": line.id,
+        "author": line.author,
         "who": who,
-        "time": china_time(message.created_at),
-        "text": shown_text(message),
+        "time": china_time(line.created_at),
+        "text": shown_text(line),
     }
 
 
@@ -372,9 +373,9 @@ def officers_create(call: Call) -> Response:
     password = str(call.form.get("password", ""))
     role = str(call.form.get("role")) if call.form.get("role") in ROLES else ROLE_OFFICER
     if not _valid_username(username):
-        return _officers(call, "用户名只能包含字母、数字、点、横线和下划线（最多 40 位）。", 400)
+        return _officers(call, message("console.bad_username"), 400)
     if len(display_name) > 40:
-        return _officers(call, "姓名太长。", 400)
+        return _officers(call, message("console.name_too_long"), 400)
     try:
         with account_repository() as accounts:
             accounts.create(username, display_name, password, role)
@@ -390,17 +391,17 @@ def _update_officer(accounts: AccountRepository, call: Call) -> Optional[str]:
     me = accounts.officer(call.auth.officer_id)
     target = accounts.officer(call.params["officer_id"])
     if target is None:
-        return "账号不存在。"
+        return message("console.no_account")
     if action in ("deactivate", "activate"):
         if target.id == me.id:
-            return "不能停用自己的账号。"
+            return message("console.not_yourself")
         accounts.set_active(target, action == "activate")
         accounts.audit(me, f"{action}_officer", call.ip, target.username)
     elif action == "reset_password":
         accounts.set_password(target, str(call.form.get("password", "")))
         accounts.audit(me, "reset_password", call.ip, target.username)
     else:
-        return "未知操作。"
+        return message("console.unknown_action")
     return None
 
 
@@ -421,12 +422,12 @@ def password_page(call: Call) -> Response:
 
 def _change_password(call: Call, current: str, new: str, again: str) -> Optional[str]:
     if new != again:
-        return "两次输入的新密码不一致。"
+        return message("console.passwords_differ")
     try:
         with account_repository() as accounts:
             me = accounts.officer(call.auth.officer_id)
             if not accounts.check_password(me, current):
-                return "当前密码不正确。"
+                return message("console.wrong_password")
             accounts.set_password(me, new)
             accounts.audit(me, "change_password", call.ip)
     except ValueError as exc:
@@ -511,11 +512,11 @@ def privacy_submit(call: Call) -> Response:
     action = str(form.get("action", ""))
     shown = {"channel": channel, "sender_id": sender_id, "phone": phone}
     if not sender_id and not phone:
-        return _privacy(call, 400, error="请填写会话编号或手机号。", **shown)
+        return _privacy(call, 400, error=message("console.privacy_query_needed"), **shown)
     if phone and not sender_id and contact.normalize_phone(phone) is None:
-        return _privacy(call, 400, error="手机号格式不正确。", **shown)
+        return _privacy(call, 400, error=message("console.privacy_bad_phone"), **shown)
     if action == "delete" and form.get("confirm") != "yes":
-        return _privacy(call, 400, error="删除前请勾选「确认删除」。", **shown)
+        return _privacy(call, 400, error=message("console.privacy_confirm"), **shown)
     if action not in ("export", "delete"):
         return forbidden()
     described = privacy.describe_query(channel, sender_id, phone)
@@ -525,12 +526,14 @@ def privacy_submit(call: Call) -> Response:
         # the conversations in Rasa's tracker store: those of the tickets found, and the one asked for
         conversations = {t.sender_id for t in found} | ({sender_id} if sender_id else set())
         if action == "export":
-            accounts.audit(officer, "privacy_export", call.ip, f"{described}：{len(found)} 张工单")
+            detail = message("console.privacy_audit", query=described, count=len(found))
+            accounts.audit(officer, "privacy_export", call.ip, detail)
             exported = {**privacy.export_user(found), "conversations": privacy.export_conversations(conversations)}
         else:
             count = privacy.erase_user(accounts.session, found)
             events = privacy.erase_conversations(conversations)
-            accounts.audit(officer, "privacy_delete", call.ip, f"{described}：{count} 张工单，{events} 条对话记录")
+            detail = message("console.privacy_audit_delete", query=described, count=count, events=events)
+            accounts.audit(officer, "privacy_delete", call.ip, detail)
     if action == "export":
         return JSONResponse(
             exported,
