@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 
+from core.catalogue import labels
 from core.curation.repository import (
     Actor,
     CurationError,
@@ -37,25 +38,14 @@ MAX_UNPACKED_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 2000
 MAX_COLUMNS = 40
 
-# (field, header); fields marked read-only are exported for information and ignored on import
-COLUMNS: Sequence[Tuple[str, str]] = (
-    ("id", "编号"),
-    ("topic_id", "主题"),
-    ("status", "状态"),
-    ("question", "标准问题"),
-    ("paraphrases", "相似问法（每行一条）"),
-    ("answer", "答案"),
-    ("to_confirm", "待确认事项"),
-    ("source", "来源"),
-    ("source_url", "来源链接"),
-    ("rule_date", "规定日期"),
-    ("reviewed", "复核日期"),
-    ("version", "版本（勿改）"),
-    ("intent", "关联意图（只读）"),
-    ("updated_by", "最后修改人（只读）"),
-    ("updated_at", "最后修改时间（只读）"),
+READ_ONLY = ("intent", "updated_by", "updated_at")  # exported for information, ignored on import
+_HINTS = labels("spreadsheet_hints")
+# (field, header): the field's label (knowledge/console.yml) and what the column adds to it
+COLUMNS: Sequence[Tuple[str, str]] = tuple(
+    (key, LABELS[key] + (_HINTS["read_only"] if key in READ_ONLY else _HINTS.get(key, "")))
+    for key in ("id", "topic_id", "status", "question", "paraphrases", "answer", "to_confirm", "source", "source_url",
+                "rule_date", "reviewed", "version") + READ_ONLY
 )
-READ_ONLY = ("intent", "updated_by", "updated_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STATUS_WORDS = {**{label: status for status, label in STATUS_LABELS.items()}, "停用": "retired", "发布": "published"}
 

@@ -20,8 +20,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from sqlalchemy import select
 
 from core.curation.repository import Actor, Change, CurationRepository, NotFound, now
-from core.curation.validation import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUESTION
 from core.knowledge.models import UnansweredQuestion
+from core.knowledge.schema import MAX_PARAPHRASE, MAX_PARAPHRASES, MAX_QUESTION
 from core.logs import mask_personal
 
 GROUP_THRESHOLD = 0.35

@@ -15,11 +15,28 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from pydantic import ValidationError
 
+from core.catalogue import labels
 from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED
-from core.knowledge.schema import Entry
+from core.knowledge.schema import (
+    ID_PATTERN,
+    MAX_ANSWER,
+    MAX_PARAPHRASE,
+    MAX_PARAPHRASES,
+    MAX_QUESTION,
+    MAX_SOURCE,
+    MAX_SOURCE_URL,
+    MAX_TO_CONFIRM,
+    MIN_ANSWER,
+    MIN_QUESTION,
+    MIN_SOURCE,
+    UNCONFIRMED_MARK,
+    Entry,
+    date_problem,
+    source_url_ok,
+)
 
 STATUSES = (STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED)
-STATUS_LABELS = {STATUS_DRAFT: "草稿", STATUS_PUBLISHED: "已发布", STATUS_RETIRED: "已停用"}
+STATUS_LABELS = labels("entry_status")
 
 # fields staff edit (console form, API, spreadsheet), in display order
 EDITABLE = ("topic_id", "question", "paraphrases", "answer", "to_confirm", "source", "source_url", "rule_date", "reviewed")
@@ -28,34 +45,8 @@ SNAPSHOT_FIELDS = EDITABLE + ("status", "intent", "entity_types", "buttons")
 # may be empty in a draft, required to publish
 REQUIRED_TO_PUBLISH = ("answer", "source", "rule_date", "reviewed")
 
-LABELS = {
-    "id": "编号",
-    "topic_id": "主题",
-    "question": "标准问题",
-    "paraphrases": "相似问法",
-    "answer": "答案",
-    "to_confirm": "待确认事项",
-    "source": "来源",
-    "source_url": "来源链接",
-    "rule_date": "规定日期",
-    "reviewed": "复核日期",
-    "status": "状态",
-    "intent": "关联意图",
-    "entity_types": "适用主体类型",
-    "buttons": "按钮",
-    "version": "版本",
-}
+LABELS = labels("entry_fields")  # knowledge/console.yml
 
-MAX_QUESTION = 200
-MAX_PARAPHRASE = 200
-MAX_PARAPHRASES = 50
-MAX_ANSWER = 1800
-MIN_ANSWER = 10
-MAX_TO_CONFIRM = 600
-MAX_SOURCE = 300
-MAX_SOURCE_URL = 500
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,79}$")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _CONTROL = {"Cc", "Cf", "Cs", "Co"}
 
 
@@ -112,13 +103,10 @@ def normalise(raw: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def _check_date(value: str, full: bool) -> Optional[str]:
-    if not _DATE.match(value) or (full and len(value) != 10):
+    problem = date_problem(value, full)
+    if problem == "format":
         return "格式是 YYYY-MM-DD（如 2025-03-01）" if full else "格式是 YYYY、YYYY-MM 或 YYYY-MM-DD（如 2024-07-01）"
-    try:
-        datetime.strptime(value, {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}[len(value)])
-    except ValueError:
-        return "不是有效的日期"
-    return None
+    return "不是有效的日期" if problem else None
 
 
 def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
@@ -130,8 +118,8 @@ def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
     question = data.get("question") or ""
     if not question:
         errors["question"] = "请填写标准问题"
-    elif len(question) < 2:
-        errors["question"] = "标准问题至少 2 个字"
+    elif len(question) < MIN_QUESTION:
+        errors["question"] = f"标准问题至少 {MIN_QUESTION} 个字"
     elif len(question) > MAX_QUESTION:
         errors["question"] = f"标准问题最多 {MAX_QUESTION} 字（现在 {len(question)} 字）"
     paraphrases = data.get("paraphrases") or []
@@ -142,7 +130,7 @@ def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
         if too_long:
             errors["paraphrases"] = f"每条相似问法最多 {MAX_PARAPHRASE} 字：「{too_long[0][:20]}…」太长"
     answer = data.get("answer") or ""
-    if "待确认" in answer:
+    if UNCONFIRMED_MARK in answer:
         errors["answer"] = "答案里不能出现「待确认」：请把没有权威来源确认的内容写在「待确认事项」里"
     elif len(answer) > MAX_ANSWER:
         errors["answer"] = f"答案最多 {MAX_ANSWER} 字（现在 {len(answer)} 字；机器人会分段发送）"
@@ -153,12 +141,11 @@ def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
     source = data.get("source") or ""
     if len(source) > MAX_SOURCE:
         errors["source"] = f"来源最多 {MAX_SOURCE} 字"
-    elif source and len(source) < 4:
-        errors["source"] = "来源至少 4 个字：写明文件名称和条款，或网址"
+    elif source and len(source) < MIN_SOURCE:
+        errors["source"] = f"来源至少 {MIN_SOURCE} 个字：写明文件名称和条款，或网址"
     source_url = data.get("source_url") or ""
-    if source_url and (len(source_url) > MAX_SOURCE_URL or not re.match(r"^https?://\S+$", source_url)):
-        if not source_url.startswith("seed: "):
-            errors["source_url"] = "来源链接须是以 http:// 或 https:// 开头的网址（最多 500 字符）"
+    if source_url and not source_url_ok(source_url):
+        errors["source_url"] = f"来源链接须是以 http:// 或 https:// 开头的网址（最多 {MAX_SOURCE_URL} 字符）"
     for key, full in (("rule_date", False), ("reviewed", True)):
         value = data.get(key) or ""
         if value:

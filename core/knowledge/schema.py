@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -26,8 +27,34 @@ ENTITY_TYPES = (
 )
 ALL = "all"
 FOLLOWUP_KINDS = ("duration", "materials", "fee", "where", "process")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_ID = re.compile(r"^[a-z][a-z0-9_.]*$")
+
+# The rules of an entry, in one place: the seed files' models below apply them, and so do the console's per-field
+# checks (core/curation/validation.py, which reports them in Chinese next to each field).
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,79}$")  # lower-case ascii, _ and ., at most 80 characters
+DATE_PATTERN = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # YYYY, YYYY-MM or YYYY-MM-DD
+URL_PATTERN = re.compile(r"^(https?://\S+|seed: \S.*)$")  # a web address, or the seed file an entry came from
+MIN_QUESTION, MAX_QUESTION = 2, 200
+MAX_PARAPHRASE, MAX_PARAPHRASES = 200, 50
+MIN_ANSWER, MAX_ANSWER = 10, 1800
+MAX_TO_CONFIRM = 600
+MIN_SOURCE, MAX_SOURCE = 4, 300
+MAX_SOURCE_URL = 500
+UNCONFIRMED_MARK = "待确认"  # never in an answer: points not confirmed by an official source go to to_confirm
+
+
+def date_problem(value: str, full: bool) -> Optional[str]:
+    """None for a valid date (``full``: YYYY-MM-DD only); "format" or "invalid" (no such day) otherwise."""
+    if not DATE_PATTERN.match(value) or (full and len(value) != 10):
+        return "format"
+    try:
+        datetime.strptime(value, {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}[len(value)])
+    except ValueError:
+        return "invalid"
+    return None
+
+
+def source_url_ok(value: str) -> bool:
+    return len(value) <= MAX_SOURCE_URL and bool(URL_PATTERN.match(value))
 
 
 class Button(BaseModel, extra=Extra.forbid):
@@ -36,28 +63,28 @@ class Button(BaseModel, extra=Extra.forbid):
 
 
 class Sourced(BaseModel):
-    source: str = Field(..., min_length=4, description="document and article, or a URL")
+    source: str = Field(..., min_length=MIN_SOURCE, max_length=MAX_SOURCE, description="document and article, or a URL")
     source_url: Optional[str] = None
     rule_date: str = Field(..., description="date of the rule: YYYY, YYYY-MM or YYYY-MM-DD")
     reviewed: str = Field(..., description="date this entry was last reviewed: YYYY-MM-DD")
 
     @validator("rule_date", "reviewed", pre=True)
-    def _date_text(cls, value):  # noqa: N805
+    def _date_text(cls, value, field):  # noqa: N805
         text = str(value).strip()
-        if not _DATE.match(text):
-            raise ValueError(f"not a date (YYYY, YYYY-MM or YYYY-MM-DD): {value!r}")
+        problem = date_problem(text, full=field.name == "reviewed")
+        if problem == "format":
+            raise ValueError(
+                "reviewed must be a full date YYYY-MM-DD" if field.name == "reviewed"
+                else f"not a date (YYYY, YYYY-MM or YYYY-MM-DD): {value!r}"
+            )
+        if problem:
+            raise ValueError(f"no such date: {value!r}")
         return text
-
-    @validator("reviewed")
-    def _full_review_date(cls, value):  # noqa: N805
-        if len(value) != 10:
-            raise ValueError("reviewed must be a full date YYYY-MM-DD")
-        return value
 
     @validator("source_url")
     def _url(cls, value):  # noqa: N805
-        if value is not None and not re.match(r"^(https?://|seed: )", value):
-            raise ValueError(f"source_url must be an http(s) URL or 'seed: <file>': {value!r}")
+        if value is not None and not source_url_ok(value):
+            raise ValueError(f"source_url must be an http(s) URL or 'seed: <file>' (at most {MAX_SOURCE_URL}): {value!r}")
         return value
 
 
@@ -65,18 +92,26 @@ class Entry(Sourced, extra=Extra.forbid):
     id: str
     intent: Optional[str] = Field(None, description="NLU intent answered by this entry; none for FAQ-only entries")
     entity_types: List[str] = Field(default_factory=lambda: [ALL])
-    question: str = Field(..., min_length=2)
-    paraphrases: List[str] = Field(default_factory=list)
-    answer: str = Field(..., min_length=10, max_length=1800)
+    question: str = Field(..., min_length=MIN_QUESTION, max_length=MAX_QUESTION)
+    paraphrases: List[str] = Field(default_factory=list, max_items=MAX_PARAPHRASES)
+    answer: str = Field(..., min_length=MIN_ANSWER, max_length=MAX_ANSWER)
     to_confirm: Optional[str] = Field(
-        None, description="points not confirmed by an official source (〔待确认〕): shown as 'confirm at the window'"
+        None,
+        max_length=MAX_TO_CONFIRM,
+        description="points not confirmed by an official source (〔待确认〕): shown as 'confirm at the window'",
     )
     buttons: List[Button] = Field(default_factory=list)
 
     @validator("id")
     def _id(cls, value):  # noqa: N805
-        if not _ID.match(value):
-            raise ValueError(f"id must be lower-case ascii with _ or .: {value!r}")
+        if not ID_PATTERN.match(value):
+            raise ValueError(f"id must be lower-case ascii with _ or ., at most 80 characters: {value!r}")
+        return value
+
+    @validator("paraphrases", each_item=True)
+    def _paraphrase(cls, value):  # noqa: N805
+        if len(value) > MAX_PARAPHRASE:
+            raise ValueError(f"a paraphrase has at most {MAX_PARAPHRASE} characters: {value[:20]!r}…")
         return value
 
     @validator("entity_types", each_item=True)
@@ -87,7 +122,7 @@ class Entry(Sourced, extra=Extra.forbid):
 
     @validator("answer")
     def _no_uncertain_marker(cls, value):  # noqa: N805
-        if "待确认" in value:
+        if UNCONFIRMED_MARK in value:
             raise ValueError("put unconfirmed points in to_confirm, not in the answer text")
         return value.strip()
 
