@@ -7,8 +7,10 @@ Engines hide SQL parameters in their errors and logs (``hide_parameters``): they
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Iterator, Optional
 
 from sqlalchemy import create_engine, event
@@ -123,3 +125,13 @@ def add_missing_columns(engine: Engine) -> list:
                 connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
                 added.append(f"{table.name}.{column.name}")
     return added
+
+
+def now() -> datetime:
+    """The time as the tables store it: naive UTC."""
+    return datetime.utcnow()
+
+
+def hash_token(token: str) -> str:
+    """How random tokens (sessions, poll tokens, API tokens) are stored: their SHA-256, never the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -38,11 +38,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         Base.metadata.create_all(engine)
         add_missing_columns(engine)
         with engine.begin() as connection:
+            _fold_legacy_settings(connection, tables)
             config.attributes["connection"] = connection
             command.stamp(config, "head")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+LEGACY_SETTINGS = ("handoff_settings", "curation_settings")  # one table since 0005_one_settings_table
+
+
+def _fold_legacy_settings(connection, tables: set) -> None:
+    """A database from before migrations has the two settings tables that revision 0005 folded into one: their
+    rows move to console_settings, as the revision moves them."""
+    columns = "key, value, updated_at, updated_by"
+    for table in LEGACY_SETTINGS:
+        if table in tables:
+            connection.exec_driver_sql(
+                f"INSERT INTO console_settings ({columns}) SELECT {columns} FROM {table} "
+                "WHERE key NOT IN (SELECT key FROM console_settings)"
+            )
+            connection.exec_driver_sql(f"DROP TABLE {table}")
 
 
 def current(engine: Engine) -> Optional[str]:

@@ -15,7 +15,8 @@ from typing import Dict, List, Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN, Officer, RatingFollowup, Ticket
+from core.accounts.models import Officer
+from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN, RatingFollowup, Ticket
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Tuple
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.handoff.models import ThrottleCounter
+from core.accounts.models import ThrottleCounter
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT_AND_IP = 5

@@ -17,9 +17,8 @@ from typing import List, Optional
 from sqlalchemy import select
 
 from core.accounts import AccountRepository
-from core.curation.models import ApiToken
+from core.accounts.models import ApiToken, Officer
 from core.curation.repository import Actor, now
-from core.handoff.models import LoginAttempt, Officer
 from core.handoff.repository import hash_token
 
 TOKEN_PREFIX = "hzk_"
@@ -37,22 +36,13 @@ def _actor(officer: Officer, ip: str) -> Actor:
 
 
 def check_basic(accounts: AccountRepository, username: str, password: str, ip: str) -> Authentication:
-    name = (username or "").strip().lower()[:80]
-    if not accounts.reserve_attempt(name, ip, via="API").allowed:
+    result = accounts.verify(username, password, ip, via="API")
+    if result.throttled:
         return Authentication(None, throttled=True)
-    officer = accounts.by_username(name) if name else None
-    if officer is None:
-        accounts._spend_time(password)
-        ok = False
-    else:
-        ok = officer.active and accounts.check_password(officer, password)
-    if ok:
-        accounts.throttle.succeeded(name, ip)
-    if not ok:
-        accounts.session.add(LoginAttempt(username=name or "-", ip=ip, success=False, at=now()))
-        accounts._audit(officer, name or "-", "api_auth_failed", ip, "API（HTTP Basic）")
+    if result.officer is None:
+        accounts.record_failure(result, ip, "api_auth_failed", "API（HTTP Basic）")
         return Authentication(None)
-    return Authentication(_actor(officer, ip))
+    return Authentication(_actor(result.officer, ip))
 
 
 def check_token(accounts: AccountRepository, token: str, ip: str) -> Authentication:

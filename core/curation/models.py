@@ -1,4 +1,5 @@
-"""Tables of the curation: entry versions, review requests, curation settings and API tokens.
+"""Tables of the curation: entry versions and review requests (its settings and API tokens are the console's,
+core/accounts/models.py).
 
 Times are naive UTC (``datetime.utcnow``), shown in China time by the console.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from core.db import Base
@@ -74,36 +75,3 @@ class ReviewRequest(Base):
         return f"ReviewRequest({self.id!r}, {self.entry_id!r}, {self.status!r}, by={self.author!r})"
 
 
-class CurationSetting(Base):
-    """Settings an administrator changes in the console (whether editors' changes need review)."""
-
-    __tablename__ = "curation_settings"
-
-    key = Column(String(40), primary_key=True)
-    value = Column(Text, nullable=False)
-    updated_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    updated_by = Column(String(80), nullable=False)
-
-    def __repr__(self) -> str:
-        return f"CurationSetting({self.key!r}, {self.value!r})"
-
-
-class ApiToken(Base):
-    """A personal token for the console's JSON API. Only its hash is stored; it acts with its account's role and
-    stops working when the account is deactivated or the token revoked."""
-
-    __tablename__ = "console_api_tokens"
-
-    id = Column(Integer, primary_key=True)
-    officer_id = Column(Integer, ForeignKey("console_officers.id"), nullable=False, index=True)
-    name = Column(String(60), nullable=False)
-    token_hash = Column(String(64), nullable=False, unique=True)
-    hint = Column(String(12), nullable=False, doc="the first characters, to tell tokens apart")
-    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    last_used_at = Column(DateTime)
-    revoked_at = Column(DateTime)
-
-    officer = relationship("Officer")
-
-    def __repr__(self) -> str:
-        return f"ApiToken({self.id!r}, officer={self.officer_id!r}, {self.name!r})"

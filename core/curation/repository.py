@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.accounts.models import ROLE_ADMIN, ROLE_EDITOR, AuditEntry, Setting
 from core.curation import diff
 from core.curation.models import (
     ACTION_APPROVE,
@@ -37,12 +38,10 @@ from core.curation.models import (
     REVIEW_APPROVED,
     REVIEW_PENDING,
     REVIEW_REJECTED,
-    CurationSetting,
     EntryVersion,
     ReviewRequest,
 )
 from core.curation.validation import EDITABLE, SNAPSHOT_FIELDS, STATUS_LABELS, check_id, normalise, problems
-from core.handoff.models import ROLE_ADMIN, ROLE_EDITOR, AuditEntry
 from core.knowledge.models import (
     ORIGIN_SEED,
     ORIGIN_STAFF,
@@ -258,15 +257,15 @@ class CurationRepository:
     # ---- settings ---------------------------------------------------------------------------------------------
 
     def review_required(self) -> bool:
-        row = self.session.get(CurationSetting, SETTING_REVIEW_REQUIRED)
+        row = self.session.get(Setting, SETTING_REVIEW_REQUIRED)
         return row is None or row.value != "0"
 
     def set_review_required(self, required: bool, actor: Actor) -> None:
         if not actor.is_admin:
             raise Forbidden("只有管理员可以修改审核设置。")
-        row = self.session.get(CurationSetting, SETTING_REVIEW_REQUIRED)
+        row = self.session.get(Setting, SETTING_REVIEW_REQUIRED)
         if row is None:
-            row = CurationSetting(key=SETTING_REVIEW_REQUIRED)
+            row = Setting(key=SETTING_REVIEW_REQUIRED)
             self.session.add(row)
         row.value = "1" if required else "0"
         row.updated_at = now()

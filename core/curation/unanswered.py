@@ -160,12 +160,12 @@ def import_handoffs(session) -> int:
     in a setting and advanced with a compare-and-set, so two reports at once never copy a ticket twice."""
     from sqlalchemy import update
 
-    from core.curation.models import CurationSetting
+    from core.accounts.models import Setting
     from core.handoff.models import Ticket
 
-    row = session.get(CurationSetting, SETTING_HANDOFFS_UPTO)
+    row = session.get(Setting, SETTING_HANDOFFS_UPTO)
     if row is None:
-        row = CurationSetting(key=SETTING_HANDOFFS_UPTO, value="0", updated_at=now(), updated_by="system")
+        row = Setting(key=SETTING_HANDOFFS_UPTO, value="0", updated_at=now(), updated_by="system")
         session.add(row)
         session.flush()
     upto = int(row.value or 0)
@@ -173,8 +173,8 @@ def import_handoffs(session) -> int:
     if not tickets:
         return 0
     claimed = session.execute(
-        update(CurationSetting)
-        .where(CurationSetting.key == SETTING_HANDOFFS_UPTO, CurationSetting.value == str(upto))
+        update(Setting)
+        .where(Setting.key == SETTING_HANDOFFS_UPTO, Setting.value == str(upto))
         .values(value=str(tickets[-1].id), updated_at=now())
         .execution_options(synchronize_session=False)
     ).rowcount

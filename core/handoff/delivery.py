@@ -28,7 +28,8 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from core.handoff.models import AUTHOR_OFFICER, Officer, Ticket, TicketMessage
+from core.accounts.models import Officer
+from core.handoff.models import AUTHOR_OFFICER, Ticket, TicketMessage
 from core.settings import DOMAIN_DIR
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
-"""Tables of the hand-off: tickets with their messages, status history and staff notes; console accounts,
-sessions, login attempts and the audit log. Times are naive UTC (``datetime.utcnow``), shown in China time."""
+"""Tables of the hand-off: tickets with their messages, status history and staff notes, and the follow-ups of
+ratings. The console's accounts are core/accounts/models.py. Times are naive UTC (``datetime.utcnow``), shown in
+China time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
+from core.accounts.models import Officer  # noqa: F401 - tickets are assigned to officers
 from core.db import Base
 
 # ticket states
@@ -26,39 +28,9 @@ AUTHOR_SYSTEM = "system"  # notices to the user (resolved …)
 AUTHOR_EVENT = "event"  # a line for staff in the transcript (the user left the chat / came back); never sent
 OUTGOING_AUTHORS = (AUTHOR_OFFICER, AUTHOR_SYSTEM)  # messages that must reach the user
 
-# console roles
-ROLE_ADMIN = "admin"
-ROLE_OFFICER = "officer"
-ROLE_EDITOR = "editor"  # curates the FAQ/knowledge entries (actions/curation); no tickets
-ROLES = (ROLE_ADMIN, ROLE_OFFICER, ROLE_EDITOR)
-
 # follow-up items of negative ratings (core/ratings.py)
 FOLLOWUP_OPEN = "open"
 FOLLOWUP_CLOSED = "closed"
-
-
-class Officer(Base):
-    """A console account: a CBSO officer, or an administrator who also manages accounts and settings."""
-
-    __tablename__ = "console_officers"
-
-    id = Column(Integer, primary_key=True)
-    username = Column(String(40), nullable=False, unique=True)
-    display_name = Column(String(40), nullable=False)
-    password_hash = Column(String(200), nullable=False)
-    role = Column(String(16), nullable=False, default=ROLE_OFFICER)
-    active = Column(Boolean, nullable=False, default=True)
-    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    last_login_at = Column(DateTime)
-
-    tickets = relationship("Ticket", back_populates="assigned_officer", foreign_keys="Ticket.assigned_officer_id")
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == ROLE_ADMIN
-
-    def __repr__(self) -> str:
-        return f"Officer({self.id!r}, {self.username!r}, role={self.role!r}, active={self.active!r})"
 
 
 class Ticket(Base):
@@ -93,7 +65,7 @@ class Ticket(Base):
     rated_at = Column(DateTime)
     erased_at = Column(DateTime, doc="when the personal data was erased (retention or on request); counts remain")
 
-    assigned_officer = relationship("Officer", back_populates="tickets", foreign_keys=[assigned_officer_id])
+    assigned_officer = relationship("Officer", foreign_keys=[assigned_officer_id])
     messages = relationship(
         "TicketMessage", back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
     )
@@ -197,85 +169,3 @@ class RatingFollowup(Base):
         return f"RatingFollowup({self.id!r}, ticket={self.ticket_id!r}, {self.kind!r}, {self.status!r})"
 
 
-class HandoffSetting(Base):
-    """Settings an administrator changes in the console (office hours); the environment gives the defaults."""
-
-    __tablename__ = "handoff_settings"
-
-    key = Column(String(40), primary_key=True)
-    value = Column(Text, nullable=False)
-    updated_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    updated_by = Column(String(40), nullable=False)
-
-    def __repr__(self) -> str:
-        return f"HandoffSetting({self.key!r}, {self.value!r})"
-
-
-class ConsoleSession(Base):
-    """A signed-in console session. The cookie carries a signed random token; only its hash is stored."""
-
-    __tablename__ = "console_sessions"
-
-    id = Column(Integer, primary_key=True)
-    token_hash = Column(String(64), nullable=False, unique=True)
-    officer_id = Column(Integer, ForeignKey("console_officers.id"), nullable=False, index=True)
-    csrf_token = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    last_seen_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    expires_at = Column(DateTime, nullable=False)
-    revoked_at = Column(DateTime)
-
-    officer = relationship("Officer")
-
-    def __repr__(self) -> str:
-        return f"ConsoleSession({self.id!r}, officer={self.officer_id!r})"
-
-
-class LoginAttempt(Base):
-    __tablename__ = "console_login_attempts"
-
-    id = Column(Integer, primary_key=True)
-    username = Column(String(80), nullable=False, index=True)
-    ip = Column(String(64), nullable=False, index=True)
-    success = Column(Boolean, nullable=False)
-    at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
-
-    def __repr__(self) -> str:
-        return f"LoginAttempt({self.username!r}, success={self.success!r})"
-
-
-class AuditEntry(Base):
-    """Who did what, when: every sign-in, ticket view and change, account and setting change."""
-
-    __tablename__ = "console_audit_log"
-
-    id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
-    officer_id = Column(Integer, ForeignKey("console_officers.id"))
-    username = Column(String(80), nullable=False)
-    action = Column(String(40), nullable=False)
-    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id"), index=True)
-    detail = Column(String(300))
-    ip = Column(String(64))
-
-    officer = relationship("Officer")
-    ticket = relationship("Ticket")
-
-    def __repr__(self) -> str:
-        return f"AuditEntry({self.at!r}, {self.username!r}, {self.action!r}, ticket={self.ticket_id!r})"
-
-
-class ThrottleCounter(Base):
-    """One counter of the login throttle (core/throttle.py): failures of an account name from one
-    address, of one address, or of one account name from anywhere. Updated under a row lock, so parallel attempts
-    are counted one after another."""
-
-    __tablename__ = "console_throttle"
-
-    key = Column(String(220), primary_key=True)
-    failures = Column(Integer, nullable=False, default=0)
-    window_start = Column(DateTime, nullable=False)
-    locked_until = Column(DateTime)
-
-    def __repr__(self) -> str:
-        return f"ThrottleCounter({self.key!r}, failures={self.failures!r})"

@@ -27,16 +27,9 @@ from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, or
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from core.accounts.models import AuditEntry
 from core.handoff import contact
-from core.handoff.models import (
-    FINAL_STATUSES,
-    STATUS_CLOSED,
-    AuditEntry,
-    StaffNote,
-    Ticket,
-    TicketMessage,
-    TicketStatusChange,
-)
+from core.handoff.models import FINAL_STATUSES, STATUS_CLOSED, StaffNote, Ticket, TicketMessage, TicketStatusChange
 
 ERASED_NAME = "已删除"
 ERASED_SUMMARY = "（个人信息已删除）"

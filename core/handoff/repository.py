@@ -6,7 +6,6 @@ commits itself. Changes made by officers write their status history and audit en
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from core.accounts.models import ROLE_ADMIN, ROLE_OFFICER, AuditEntry, Officer, Setting
+from core.db import hash_token, now  # noqa: F401 - others import them from here too
 from core.handoff.models import (
     ACTIVE_STATUSES,
     AUTHOR_EVENT,
@@ -24,15 +25,10 @@ from core.handoff.models import (
     AUTHOR_USER,
     FINAL_STATUSES,
     OUTGOING_AUTHORS,
-    ROLE_ADMIN,
-    ROLE_OFFICER,
     STATUS_ASSIGNED,
     STATUS_CLOSED,
     STATUS_OPEN,
     STATUS_RESOLVED,
-    AuditEntry,
-    HandoffSetting,
-    Officer,
     StaffNote,
     Ticket,
     TicketMessage,
@@ -46,14 +42,6 @@ MAX_MESSAGE_CHARS = 4000
 # lines for staff in the transcript (AUTHOR_EVENT); the user never sees them
 EVENT_USER_LEFT = "用户已返回机器人（结束人工对话），工单仍需处理：您的回复会在用户下次发消息时送达，网页会自动显示，微信会即时推送；必要时请电话联系。"
 EVENT_USER_BACK = "用户回到了人工对话。"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def now() -> datetime:
-    return datetime.utcnow()
 
 
 @dataclass(frozen=True)
@@ -325,7 +313,7 @@ class TicketRepository:
         return True
 
     def office_hours_spec(self, default: str) -> str:
-        row = self.session.get(HandoffSetting, SETTING_OFFICE_HOURS)
+        row = self.session.get(Setting, SETTING_OFFICE_HOURS)
         return row.value if row else default
 
     # ---- the console ---------------------------------------------------------------------------------------
@@ -423,15 +411,15 @@ class TicketRepository:
         return note
 
     def set_office_hours(self, spec: str, officer: Officer, ip: Optional[str] = None) -> None:
-        row = self.session.get(HandoffSetting, SETTING_OFFICE_HOURS)
+        row = self.session.get(Setting, SETTING_OFFICE_HOURS)
         if row is None:
-            row = HandoffSetting(key=SETTING_OFFICE_HOURS, value=spec, updated_by=officer.username)
+            row = Setting(key=SETTING_OFFICE_HOURS, value=spec, updated_by=officer.username)
             self.session.add(row)
         row.value, row.updated_by, row.updated_at = spec, officer.username, now()
         self.audit(officer, "office_hours", None, detail=spec[:200], ip=ip)
 
     def reset_office_hours(self, officer: Officer, ip: Optional[str] = None) -> None:
-        row = self.session.get(HandoffSetting, SETTING_OFFICE_HOURS)
+        row = self.session.get(Setting, SETTING_OFFICE_HOURS)
         if row is not None:
             self.session.delete(row)
         self.audit(officer, "office_hours", None, detail="恢复默认", ip=ip)

@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 import core.knowledge.search as faq_search_module
 from core.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP
+from core.accounts.models import AuditEntry
 from core.db import session_scope
-from core.handoff.models import AuditEntry
 from core.knowledge.models import KnowledgeEntry
 from tests.utils.curation import basic, csrf, entry_data, make_account, sign_in
 from webapp.app import create_app

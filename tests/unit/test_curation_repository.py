@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 import core.knowledge.search as faq_search_module
 from actions.answers import ActionAnswer, ActionClarify
+from core.accounts.models import AuditEntry
 from core.curation import diff
 from core.curation.models import EntryVersion, ReviewRequest
 from core.curation.repository import (
@@ -23,7 +24,6 @@ from core.curation.repository import (
     curation_repository,
 )
 from core.db import session_scope
-from core.handoff.models import AuditEntry
 from core.knowledge.loader import ANSWERS_DIR, seed
 from core.knowledge.models import KnowledgeEntry
 from core.knowledge.schema import load_topic_files

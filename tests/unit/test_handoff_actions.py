@@ -26,9 +26,10 @@ from actions.handoff.actions import (
     summary_draft,
     transcript,
 )
+from core.accounts.models import Officer
 from core.handoff import names
 from core.handoff.delivery import replies_for_returning_user
-from core.handoff.models import AUTHOR_EVENT, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_OPEN, Officer
+from core.handoff.models import AUTHOR_EVENT, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_OPEN
 from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 

@@ -10,7 +10,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.channels.handoff import with_officer_replies
 from bot.channels.rest import RestInput
-from core.handoff.models import Officer
+from core.accounts.models import Officer
 from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 

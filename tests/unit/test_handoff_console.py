@@ -12,8 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from core.accounts import MAX_FAILURES_PER_ACCOUNT_AND_IP, SESSION_IDLE
+from core.accounts.models import AuditEntry, ConsoleSession, Officer
 from core.db import session_scope
-from core.handoff.models import AuditEntry, ConsoleSession, Officer
 from core.handoff.repository import ticket_repository
 from tests.unit.test_handoff_repository import make_officer, open_ticket
 from webapp.app import create_app

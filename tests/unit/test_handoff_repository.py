@@ -8,17 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.accounts import AccountRepository
+from core.accounts.models import AuditEntry, Officer
 from core.db import session_scope
-from core.handoff.models import (
-    AUTHOR_OFFICER,
-    AUTHOR_SYSTEM,
-    STATUS_ASSIGNED,
-    STATUS_CLOSED,
-    STATUS_RESOLVED,
-    AuditEntry,
-    Officer,
-    Ticket,
-)
+from core.handoff.models import AUTHOR_OFFICER, AUTHOR_SYSTEM, STATUS_ASSIGNED, STATUS_CLOSED, STATUS_RESOLVED, Ticket
 from core.handoff.repository import (
     ClaimConflict,
     NewTicket,

@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 
 from core import accounts as accounts_module
 from core.accounts import account_repository
+from core.accounts.models import AuditEntry, ThrottleCounter
 from core.curation import credentials
 from core.db import session_scope
-from core.handoff.models import AuditEntry, ThrottleCounter
 from core.throttle import (
     ACCOUNT_BACKOFF,
     FREE_ACCOUNT_FAILURES,

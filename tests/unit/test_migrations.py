@@ -80,3 +80,72 @@ def test_earlier_1_to_5_ratings_get_their_haochaping_level(tmp_path):
     assert all(BY_SCORE[r[0]].code == r[1] for r in rows[:5])
     assert schema_differences(engine) == []
     engine.dispose()
+
+
+SETTINGS = [
+    ("handoff_settings", "office_hours", "周一至周五 9:00-12:00", "chief"),
+    ("curation_settings", "review_required", "1", "chief"),
+    ("curation_settings", "handoffs_upto", "42", "system"),
+]
+
+
+def _insert_old_settings(connection) -> None:
+    for table, key, value, by in SETTINGS:
+        connection.execute(
+            text(f"INSERT INTO {table} (key, value, updated_at, updated_by) VALUES (:k, :v, '2026-11-01 10:00:00', :b)"),
+            {"k": key, "v": value, "b": by},
+        )
+
+
+def _settings(engine) -> set:
+    with engine.connect() as connection:
+        return {tuple(r) for r in connection.execute(text("SELECT key, value, updated_by FROM console_settings"))}
+
+
+def test_the_two_settings_tables_become_one_and_keep_every_row(tmp_path):
+    """Migration 0005: office hours and the curation settings move to console_settings, and back on downgrade."""
+    from core.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'settings.db'}")
+    upgrade(engine, "0004_haochaping_ratings")
+    with engine.begin() as connection:
+        _insert_old_settings(connection)
+    upgrade(engine)
+    assert _settings(engine) == {(key, value, by) for _table, key, value, by in SETTINGS}
+    assert not {"handoff_settings", "curation_settings"} & set(inspect(engine).get_table_names())
+    assert schema_differences(engine) == []
+    downgrade_one(engine)
+    with engine.connect() as connection:
+        hours = connection.execute(text("SELECT value FROM handoff_settings WHERE key = 'office_hours'")).scalar()
+        review = connection.execute(text("SELECT value FROM curation_settings WHERE key = 'review_required'")).scalar()
+    assert (hours, review) == ("周一至周五 9:00-12:00", "1")
+    upgrade(engine)
+    assert len(_settings(engine)) == 3
+    engine.dispose()
+
+
+def test_a_database_from_before_migrations_keeps_its_settings(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'old-settings.db'}")
+    import_all_models()
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE console_settings"))
+        for table in ("handoff_settings", "curation_settings"):
+            connection.execute(text(f"CREATE TABLE {table} (key VARCHAR(40) PRIMARY KEY, value TEXT NOT NULL,"
+                                    " updated_at DATETIME NOT NULL, updated_by VARCHAR(80) NOT NULL)"))
+        _insert_old_settings(connection)
+    create_schema(engine)
+    assert _settings(engine) == {(key, value, by) for _table, key, value, by in SETTINGS}
+    assert schema_differences(engine) == []
+    engine.dispose()
+
+
+def downgrade_one(engine) -> None:
+    from alembic import command
+
+    from core.migrate import alembic_config
+
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 import yaml
 from sqlalchemy import create_engine, func, select, text
 
+from core.accounts.models import AuditEntry
 from core.db import session_scope
 from core.handoff import privacy
-from core.handoff.models import AuditEntry, StaffNote, Ticket, TicketMessage
+from core.handoff.models import StaffNote, Ticket, TicketMessage
 from core.settings import DOMAIN_DIR, get_settings
 from tests.unit.test_handoff_console import csrf, officer_client
 from tests.unit.test_handoff_repository import make_officer, open_ticket

@@ -10,7 +10,8 @@ import pytest
 
 from core import stats
 from core.accounts import account_repository
-from core.handoff.models import Officer, RatingFollowup
+from core.accounts.models import Officer
+from core.handoff.models import RatingFollowup
 from core.handoff.office_hours import Holidays, OfficeHours
 from core.handoff.repository import ticket_repository
 from core.knowledge.models import UnansweredQuestion

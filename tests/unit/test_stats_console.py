@@ -8,8 +8,9 @@ import re
 import pytest
 
 from core import stats
+from core.accounts.models import AuditEntry
 from core.db import session_scope
-from core.handoff.models import AuditEntry, RatingFollowup
+from core.handoff.models import RatingFollowup
 from tests.unit.test_handoff_console import csrf, officer_client
 from tests.unit.test_stats import tickets_seeded, tracker  # noqa: F401 - fixtures
 

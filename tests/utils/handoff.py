@@ -8,8 +8,8 @@ from typing import Tuple
 
 from core import db
 from core.accounts import account_repository
+from core.accounts.models import Officer
 from core.handoff import delivery
-from core.handoff.models import Officer
 from core.handoff.repository import NewTicket, TranscriptLine, ticket_repository
 
 

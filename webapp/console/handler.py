@@ -20,9 +20,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core.accounts.models import ROLE_ADMIN, ROLES
 from core.catalogue import message
 from core.curation.spreadsheet import MAX_BYTES as MAX_UPLOAD_BYTES
-from core.handoff.models import ROLE_ADMIN, ROLES
 from webapp.console import rendering, security
 from webapp.console.rendering import EDITOR_ROLES, TICKET_ROLES
 from webapp.console.security import Auth

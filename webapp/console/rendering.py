@@ -15,11 +15,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core import ratings
 from core.accounts import MIN_PASSWORD_LENGTH
+from core.accounts.models import ROLE_ADMIN, ROLE_EDITOR, ROLE_OFFICER
 from core.catalogue import catalogue, labels, message
 from core.curation.validation import LABELS as FIELD_LABELS
 from core.curation.validation import STATUS_LABELS as FAQ_STATUS
 from core.handoff import contact, payloads
-from core.handoff.models import AUTHOR_USER, ROLE_ADMIN, ROLE_EDITOR, ROLE_OFFICER, TicketMessage
+from core.handoff.models import AUTHOR_USER, TicketMessage
 from core.settings import get_settings
 from webapp.console import security
 from webapp.console.security import PREFIX, Auth

@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core import charts, ratings, stats
+from core.accounts.models import Officer
 from core.catalogue import message
 from core.db import session_scope
-from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN, Officer
+from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN
 from core.handoff.repository import TicketRepository
 from core.settings import get_settings
 from webapp.console.handler import SIGNED_IN, TICKET_STAFF, Call, page

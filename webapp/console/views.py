@@ -16,18 +16,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.accounts import AccountRepository, account_repository
+from core.accounts.models import ROLE_OFFICER, ROLES, ConsoleSession, Officer
 from core.catalogue import message
 from core.handoff import contact, delivery, privacy
 from core.handoff.models import (
     ACTIVE_STATUSES,
     AUTHOR_OFFICER,
     FINAL_STATUSES,
-    ROLE_OFFICER,
-    ROLES,
     STATUS_ASSIGNED,
     STATUS_OPEN,
-    ConsoleSession,
-    Officer,
     Ticket,
     TicketMessage,
 )

@@ -26,16 +26,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core.handoff.models import (
-    ROLE_ADMIN,
-    ROLE_OFFICER,
-    ROLES,
-    AuditEntry,
-    ConsoleSession,
-    LoginAttempt,
-    Officer,
-)
-from core.handoff.repository import hash_token, now
+from core.accounts.models import ROLE_ADMIN, ROLE_OFFICER, ROLES, AuditEntry, ConsoleSession, LoginAttempt, Officer
+from core.db import hash_token, now
 from core.throttle import (
     MAX_FAILURES_PER_ACCOUNT_AND_IP,  # noqa: F401 - re-exported: the limit the console tells users about
     LoginThrottle,
@@ -76,6 +68,8 @@ class SignIn:
     officer: Optional[Officer]
     throttled: bool = False
     retry_after: float = 0.0  # seconds, when throttled
+    name: str = ""  # the account name as tried (trimmed, lower case)
+    account: Optional[Officer] = None  # the account of that name, also when the attempt was refused
 
     @property
     def wait_minutes(self) -> int:
@@ -176,27 +170,41 @@ class AccountRepository:
             parts.append(f"此前 1 分钟内同一地址共 {ended} 次")
         self._audit(officer, username, action, ip, "；".join(parts) or None)
 
-    def sign_in(self, username: str, password: str, ip: str) -> SignIn:
-        """Check the credentials unless the throttle refuses the attempt; record the attempt."""
-        name = username.strip().lower()[:80]
-        verdict = self.reserve_attempt(name, ip)
+    def verify(self, username: str, password: str, ip: str, via: Optional[str] = None) -> SignIn:
+        """The account of ``username`` if the throttle allows the attempt, the password is right and the account
+        active (an unknown name takes as long as a wrong password); a success resets the throttle. Records
+        nothing else: ``sign_in`` and the API's HTTP Basic record the outcome each in their own words."""
+        name = (username or "").strip().lower()[:80]
+        verdict = self.reserve_attempt(name, ip, via)
         if not verdict.allowed:
-            return SignIn(None, throttled=True, retry_after=verdict.retry_after)
-        officer = self.by_username(name) if name else None
-        if officer is None:
+            return SignIn(None, throttled=True, retry_after=verdict.retry_after, name=name)
+        account = self.by_username(name) if name else None
+        if account is None:
             self._spend_time(password)
             ok = False
         else:
-            ok = self.check_password(officer, password) and officer.active
+            ok = self.check_password(account, password) and account.active
         if ok:
             self.throttle.succeeded(name, ip)
-        self.session.add(LoginAttempt(username=name, ip=ip, success=ok, at=now()))
-        if not ok:
-            self._audit(officer, name, "login_failed", ip)
-            return SignIn(None)
-        officer.last_login_at = now()
-        self._audit(officer, name, "login", ip)
-        return SignIn(officer)
+        return SignIn(account if ok else None, name=name, account=account)
+
+    def record_failure(self, result: SignIn, ip: str, action: str, detail: Optional[str] = None) -> None:
+        """A refused sign-in: the attempt and an audit entry."""
+        self.session.add(LoginAttempt(username=result.name or "-", ip=ip, success=False, at=now()))
+        self._audit(result.account, result.name or "-", action, ip, detail)
+
+    def sign_in(self, username: str, password: str, ip: str) -> SignIn:
+        """Check the credentials unless the throttle refuses the attempt; record the attempt."""
+        result = self.verify(username, password, ip)
+        if result.throttled:
+            return result
+        if result.officer is None:
+            self.record_failure(result, ip, "login_failed")
+            return result
+        self.session.add(LoginAttempt(username=result.name, ip=ip, success=True, at=now()))
+        result.officer.last_login_at = now()
+        self._audit(result.officer, result.name, "login", ip)
+        return result
 
     @staticmethod
     def _spend_time(password: str) -> None:
