@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from pydantic import ValidationError
 
-from core.catalogue import labels
+from core.catalogue import labels, message
 from core.knowledge.models import STATUS_DRAFT, STATUS_PUBLISHED, STATUS_RETIRED
 from core.knowledge.schema import (
     ID_PATTERN,
@@ -102,11 +102,15 @@ def normalise(raw: Mapping[str, Any]) -> Dict[str, Any]:
     return data
 
 
+def _say(name: str, **values: Any) -> str:
+    return message(f"entry.{name}", **values)
+
+
 def _check_date(value: str, full: bool) -> Optional[str]:
     problem = date_problem(value, full)
     if problem == "format":
-        return "格式是 YYYY-MM-DD（如 2025-03-01）" if full else "格式是 YYYY、YYYY-MM 或 YYYY-MM-DD（如 2024-07-01）"
-    return "不是有效的日期" if problem else None
+        return _say("full_date_format" if full else "date_format")
+    return _say("no_such_date") if problem else None
 
 
 def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
@@ -114,38 +118,38 @@ def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
     errors: Dict[str, str] = {}
     status = data.get("status") or STATUS_DRAFT
     if status not in STATUSES:
-        errors["status"] = "状态只能是 draft（草稿）、published（已发布）或 retired（已停用）"
+        errors["status"] = _say("statuses")
     question = data.get("question") or ""
     if not question:
-        errors["question"] = "请填写标准问题"
+        errors["question"] = _say("question_needed")
     elif len(question) < MIN_QUESTION:
-        errors["question"] = f"标准问题至少 {MIN_QUESTION} 个字"
+        errors["question"] = _say("question_short", min=MIN_QUESTION)
     elif len(question) > MAX_QUESTION:
-        errors["question"] = f"标准问题最多 {MAX_QUESTION} 字（现在 {len(question)} 字）"
+        errors["question"] = _say("question_long", max=MAX_QUESTION, now=len(question))
     paraphrases = data.get("paraphrases") or []
     if len(paraphrases) > MAX_PARAPHRASES:
-        errors["paraphrases"] = f"相似问法最多 {MAX_PARAPHRASES} 条（现在 {len(paraphrases)} 条）"
+        errors["paraphrases"] = _say("paraphrases_many", max=MAX_PARAPHRASES, now=len(paraphrases))
     else:
         too_long = [p for p in paraphrases if len(p) > MAX_PARAPHRASE]
         if too_long:
-            errors["paraphrases"] = f"每条相似问法最多 {MAX_PARAPHRASE} 字：「{too_long[0][:20]}…」太长"
+            errors["paraphrases"] = _say("paraphrase_long", max=MAX_PARAPHRASE, start=too_long[0][:20])
     answer = data.get("answer") or ""
     if UNCONFIRMED_MARK in answer:
-        errors["answer"] = "答案里不能出现「待确认」：请把没有权威来源确认的内容写在「待确认事项」里"
+        errors["answer"] = _say("answer_unconfirmed")
     elif len(answer) > MAX_ANSWER:
-        errors["answer"] = f"答案最多 {MAX_ANSWER} 字（现在 {len(answer)} 字；机器人会分段发送）"
+        errors["answer"] = _say("answer_long", max=MAX_ANSWER, now=len(answer))
     elif answer and len(answer) < MIN_ANSWER:
-        errors["answer"] = f"答案至少 {MIN_ANSWER} 个字"
+        errors["answer"] = _say("answer_short", min=MIN_ANSWER)
     if len(data.get("to_confirm") or "") > MAX_TO_CONFIRM:
-        errors["to_confirm"] = f"待确认事项最多 {MAX_TO_CONFIRM} 字"
+        errors["to_confirm"] = _say("to_confirm_long", max=MAX_TO_CONFIRM)
     source = data.get("source") or ""
     if len(source) > MAX_SOURCE:
-        errors["source"] = f"来源最多 {MAX_SOURCE} 字"
+        errors["source"] = _say("source_long", max=MAX_SOURCE)
     elif source and len(source) < MIN_SOURCE:
-        errors["source"] = f"来源至少 {MIN_SOURCE} 个字：写明文件名称和条款，或网址"
+        errors["source"] = _say("source_short", min=MIN_SOURCE)
     source_url = data.get("source_url") or ""
     if source_url and not source_url_ok(source_url):
-        errors["source_url"] = f"来源链接须是以 http:// 或 https:// 开头的网址（最多 {MAX_SOURCE_URL} 字符）"
+        errors["source_url"] = _say("source_url", max=MAX_SOURCE_URL)
     for key, full in (("rule_date", False), ("reviewed", True)):
         value = data.get(key) or ""
         if value:
@@ -153,15 +157,9 @@ def problems(data: Mapping[str, Any], publish: bool) -> Dict[str, str]:
             if problem:
                 errors[key] = f"{LABELS[key]}{problem}"
     if publish:
-        missing = {
-            "answer": "发布前请填写答案",
-            "source": "发布前请填写来源（文件名称和条款，或网址）",
-            "rule_date": "发布前请填写规定日期（YYYY、YYYY-MM 或 YYYY-MM-DD）",
-            "reviewed": "发布前请填写复核日期（YYYY-MM-DD）",
-        }
         for key in REQUIRED_TO_PUBLISH:
             if not data.get(key):
-                errors.setdefault(key, missing[key])
+                errors.setdefault(key, _say(f"publish_needs_{key}"))
         if not errors:
             errors.update(_schema_problems(data))
     return errors
@@ -188,14 +186,14 @@ def _schema_problems(data: Mapping[str, Any]) -> Dict[str, str]:
         errors: Dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error.get("loc") else "answer"
-            errors.setdefault(field, f"{LABELS.get(field, field)}不符合知识库规则：{error['msg']}")
+            errors.setdefault(field, _say("schema", field=LABELS.get(field, field), problem=error["msg"]))
         return errors
     return {}
 
 
 def check_id(entry_id: str) -> Optional[str]:
     if not ID_PATTERN.match(entry_id or ""):
-        return "编号只能用小写英文字母、数字、下划线和点，以字母开头（最多 80 位）"
+        return _say("bad_id")
     return None
 
 
