@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.accounts.models import ROLE_ADMIN, ROLE_EDITOR, AuditEntry, Setting
+from core.catalogue import labels, message
 from core.curation import diff
 from core.curation.models import (
     ACTION_APPROVE,
@@ -53,7 +54,7 @@ from core.knowledge.models import (
 )
 
 SETTING_REVIEW_REQUIRED = "review_required"
-STAFF_TOPIC = ("staff", "其他问题（工作人员补充）")
+STAFF_TOPIC = ("staff", message("curation.staff_topic"))
 MAX_REVIEW_COMMENT = 300
 
 
@@ -113,8 +114,8 @@ class CurationError(Exception):
 class InvalidEntry(CurationError):
     code = "invalid"
 
-    def __init__(self, errors: Mapping[str, str], message: str = "内容有误，请按提示修改后再保存。") -> None:
-        super().__init__(message)
+    def __init__(self, errors: Mapping[str, str], text: str = "") -> None:
+        super().__init__(text or message("curation.invalid"))
         self.errors = dict(errors)
 
 
@@ -128,7 +129,7 @@ class ReviewRequired(Forbidden):
 
     def __init__(self) -> None:
         super().__init__(
-            "已开启审核：编辑不能直接发布，也不能直接修改或停用已发布的问答。请保存为草稿，或「提交审核」由管理员发布。"
+            message("curation.review_required")
         )
 
 
@@ -144,13 +145,10 @@ class VersionConflict(CurationError):
     def __init__(
         self, entry_id: str, expected: Optional[int], current: Optional[int], by: str = "", at: Optional[datetime] = None
     ) -> None:
-        who = f"被 {by} " if by else "被其他人"
-        when = f"于 {_china_time(at)} " if at is not None else ""
-        now_at = f"，现在是第 {current} 版" if current else ""
-        super().__init__(
-            f"保存被拒绝：在您编辑期间，这条问答已{who}{when}修改（您打开的是第 {expected} 版{now_at}）。"
-            "您的修改没有保存，以免覆盖别人的修改。请查看最新内容后重新修改。"
-        )
+        who = message("curation.conflict_by", by=by) if by else message("curation.conflict_by_someone")
+        when = message("curation.conflict_at", at=_china_time(at)) if at is not None else ""
+        now_at = message("curation.conflict_now", current=current) if current else ""
+        super().__init__(message("curation.conflict", who=who, when=when, expected=expected, now=now_at))
         self.entry_id = entry_id
         self.expected = expected
         self.current = current
@@ -203,7 +201,7 @@ class CurationRepository:
     def entry(self, entry_id: str) -> KnowledgeEntry:
         row = self.session.get(KnowledgeEntry, entry_id) if entry_id else None
         if row is None:
-            raise NotFound("没有这条问答（编号可能有误，或已被删除）。")
+            raise NotFound(message("curation.no_entry"))
         return row
 
     def find(self, entry_id: str) -> Optional[KnowledgeEntry]:
@@ -262,7 +260,7 @@ class CurationRepository:
 
     def set_review_required(self, required: bool, actor: Actor) -> None:
         if not actor.is_admin:
-            raise Forbidden("只有管理员可以修改审核设置。")
+            raise Forbidden(message("curation.admins_set_review"))
         row = self.session.get(Setting, SETTING_REVIEW_REQUIRED)
         if row is None:
             row = Setting(key=SETTING_REVIEW_REQUIRED)
@@ -270,7 +268,7 @@ class CurationRepository:
         row.value = "1" if required else "0"
         row.updated_at = now()
         row.updated_by = actor.username
-        self.audit(actor, "faq_settings", "编辑的修改需要审核：" + ("是" if required else "否"))
+        self.audit(actor, "faq_settings", message("curation.review_setting_yes" if required else "curation.review_setting_no"))
 
     def can_publish(self, actor: Actor) -> bool:
         return actor.is_admin or (actor.role == ROLE_EDITOR and not self.review_required())
@@ -283,7 +281,7 @@ class CurationRepository:
         data = normalise(raw)
         status = data.get("status") or STATUS_DRAFT
         if status == STATUS_RETIRED:
-            raise InvalidEntry({"status": "新建的问答只能是草稿或已发布"})
+            raise InvalidEntry({"status": message("curation.new_status")})
         self._require_may_change(actor, None, status)
         errors: Dict[str, str] = {}
         topic = self.topic(data.get("topic_id", ""))
@@ -294,7 +292,7 @@ class CurationRepository:
             if problem:
                 errors["id"] = problem
             elif self.find(entry_id) is not None:
-                errors["id"] = f"编号 {entry_id} 已存在"
+                errors["id"] = message("curation.id_taken", id=entry_id)
         if not data.get("reviewed"):
             data["reviewed"] = china_today()
         if not data.get("rule_date") and status == STATUS_PUBLISHED:
@@ -362,15 +360,15 @@ class CurationRepository:
         self._check_version(row, expected_version)
         old = self.version(entry_id, to_version)
         if old is None:
-            raise NotFound(f"这条问答没有第 {to_version} 版。")
+            raise NotFound(message("curation.no_version", version=to_version))
         proposed = diff.snapshot(old.snapshot)
         if self.topic(proposed.get("topic_id") or "") is None:
             proposed["topic_id"] = row.topic_id
         self._require_may_change(actor, row.status, proposed["status"])
         errors = problems({**proposed, "id": row.id}, publish=proposed["status"] == STATUS_PUBLISHED)
         if errors:
-            raise InvalidEntry(errors, f"第 {to_version} 版不符合现在的规则，不能直接回滚；请手工修改。")
-        return self._apply(row, proposed, actor, ACTION_ROLLBACK, f"回滚到第 {to_version} 版", validated=True)
+            raise InvalidEntry(errors, message("curation.rollback_invalid", version=to_version))
+        return self._apply(row, proposed, actor, ACTION_ROLLBACK, message("curation.rolled_back_to", version=to_version), validated=True)
 
     # ---- review -------------------------------------------------------------------------------------------------
 
@@ -384,7 +382,7 @@ class CurationRepository:
         proposed = self._proposed(row, normalise(raw))
         current = diff.snapshot(row)
         if proposed == current:
-            raise InvalidEntry({}, "没有任何修改，无需提交审核。")
+            raise InvalidEntry({}, message("curation.nothing_to_review"))
         errors = problems({**proposed, "id": row.id}, publish=proposed["status"] == STATUS_PUBLISHED)
         errors.update(self._topic_errors(proposed))
         if errors:
@@ -400,7 +398,8 @@ class CurationRepository:
         self.session.add(request)
         self.session.flush()
         labels = diff.changed_labels(current, proposed)
-        self.audit(actor, "faq_review_submit", f"{row.id} 第 {row.version} 版：{'、'.join(labels)}")
+        detail = message("curation.audit_review", id=row.id, version=row.version, fields="、".join(labels))
+        self.audit(actor, "faq_review_submit", detail)
         return Change(row, None, labels, request)
 
     def pending_reviews(self) -> List[ReviewRequest]:
@@ -414,12 +413,12 @@ class CurationRepository:
     def review(self, review_id: int) -> ReviewRequest:
         row = self.session.get(ReviewRequest, review_id)
         if row is None:
-            raise NotFound("没有这条审核申请。")
+            raise NotFound(message("curation.no_review"))
         return row
 
     def approve(self, review_id: int, actor: Actor) -> Change:
         if not actor.is_admin:
-            raise Forbidden("只有管理员可以审核。")
+            raise Forbidden(message("curation.admins_review"))
         request = self._pending(review_id)
         row = self.entry(request.entry_id)
         self._check_version(row, request.base_version)
@@ -428,7 +427,7 @@ class CurationRepository:
         if errors:
             raise InvalidEntry(errors)
         change = self._apply(
-            row, proposed, actor, ACTION_APPROVE, f"{request.author} 提交，{actor.username} 审核通过",
+            row, proposed, actor, ACTION_APPROVE, message("curation.approved_note", author=request.author, by=actor.username),
             author=request.author, validated=True,
         )
         request.status = REVIEW_APPROVED
@@ -439,13 +438,13 @@ class CurationRepository:
 
     def reject(self, review_id: int, actor: Actor, comment: str = "") -> ReviewRequest:
         if not actor.is_admin:
-            raise Forbidden("只有管理员可以审核。")
+            raise Forbidden(message("curation.admins_review"))
         request = self._pending(review_id)
         request.status = REVIEW_REJECTED
         request.decided_by = actor.username
         request.decided_at = now()
         request.comment = (comment or "").strip()[:MAX_REVIEW_COMMENT] or None
-        self.audit(actor, "faq_review_reject", f"{request.entry_id}（{request.author} 提交）{request.comment or ''}")
+        self.audit(actor, "faq_review_reject", message("curation.audit_reject", id=request.entry_id, author=request.author, comment=request.comment or ""))
         return request
 
     # ---- audit --------------------------------------------------------------------------------------------------
@@ -472,8 +471,8 @@ class CurationRepository:
     def _topic_problem(self, value: str) -> str:
         titles = "、".join(f"{t.id}（{t.title}）" for t in self.topics())
         if not value:
-            return "请选择主题"
-        return f"没有主题「{value[:40]}」；可选：{titles}"
+            return message("curation.topic_needed")
+        return message("curation.no_topic", topic=value[:40], titles=titles)
 
     def _topic_errors(self, proposed: Mapping[str, Any]) -> Dict[str, str]:
         if self.topic(proposed.get("topic_id") or "") is None:
@@ -489,7 +488,7 @@ class CurationRepository:
     @staticmethod
     def _require_editor(actor: Actor) -> None:
         if not actor.can_edit:
-            raise Forbidden("只有知识库编辑和管理员可以修改问答。")
+            raise Forbidden(message("curation.editors_only"))
 
     def _require_may_change(self, actor: Actor, old_status: Optional[str], new_status: str) -> None:
         """Editors under review may only touch what the bot does not answer with."""
@@ -501,14 +500,14 @@ class CurationRepository:
     @staticmethod
     def _check_version(row: KnowledgeEntry, expected: Optional[int]) -> None:
         if expected is None:
-            raise InvalidEntry({"version": "缺少版本号：请带上打开条目时的版本（防止覆盖别人的修改）"})
+            raise InvalidEntry({"version": message("curation.version_needed")})
         if int(expected) != row.version:
             raise VersionConflict(row.id, expected, row.version, row.updated_by, row.updated_at)
 
     def _pending(self, review_id: int) -> ReviewRequest:
         request = self.review(review_id)
         if request.status != REVIEW_PENDING:
-            raise CurationError("这条审核申请已处理过了。")
+            raise CurationError(message("curation.review_decided"))
         return request
 
     def _proposed(self, row: KnowledgeEntry, data: Mapping[str, Any]) -> Dict[str, Any]:
@@ -585,12 +584,9 @@ class CurationRepository:
             )
         ).scalar()
         if not others:
-            names = {"duration": "要多久", "materials": "要什么材料", "fee": "收不收费", "where": "在哪里办",
-                     "process": "怎么办理"}
+            names = labels("followup_kinds")
             asked = "、".join(f"「{names.get(k, k)}」" for k in kinds)
-            raise Forbidden(
-                f"不能停用：这是「{topic.title}」话题里追问{asked}时的答案，停用后这些追问将无法回答。请直接修改它的内容。"
-            )
+            raise Forbidden(message("curation.followup_answer", topic=topic.title, asked=asked))
 
     def _ensure_baseline(self, row: KnowledgeEntry, current: Dict[str, Any]) -> None:
         """Before the first staff change of an entry that has no history (a seed entry), keep it as it was, so it
@@ -607,7 +603,7 @@ class CurationRepository:
                     snapshot=current,
                     author=row.updated_by or "seed",
                     at=row.updated_at or now(),
-                    note="知识库种子文件中的原始内容" if row.origin == ORIGIN_SEED else None,
+                    note=message("curation.seed_note") if row.origin == ORIGIN_SEED else None,
                 )
             )
 
@@ -632,9 +628,10 @@ class CurationRepository:
                 note=note or None,
             )
         )
-        labels = "、".join(diff.changed_labels(before, after)) if before is not None else "新建"
+        changed = "、".join(diff.changed_labels(before, after)) if before is not None else message("curation.created")
         status = STATUS_LABELS.get(row.status, row.status)
-        self.audit(actor, f"faq_{action}", f"{row.id} 第 {row.version} 版（{status}）：{labels} {note}".strip())
+        detail = message("curation.audit_change", id=row.id, version=row.version, status=status, fields=changed)
+        self.audit(actor, f"faq_{action}", f"{detail} {note}".strip())
 
 
 @contextmanager
