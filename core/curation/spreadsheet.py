@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 
-from core.catalogue import labels
+from core.catalogue import catalogue, labels, message
 from core.curation.repository import (
     Actor,
     CurationError,
@@ -47,7 +47,12 @@ COLUMNS: Sequence[Tuple[str, str]] = tuple(
                 "rule_date", "reviewed", "version") + READ_ONLY
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_STATUS_WORDS = {**{label: status for status, label in STATUS_LABELS.items()}, "停用": "retired", "发布": "published"}
+_STATUS_WORDS = {**{label: status for status, label in STATUS_LABELS.items()}, **{
+    word: status for status, words in catalogue()["spreadsheet"]["status_words"].items() for word in words}}
+
+
+def _say(name: str, **values: Any) -> str:
+    return message(f"spreadsheet.{name}", **values)
 
 
 def _header_key(header: str) -> Optional[str]:
@@ -55,7 +60,8 @@ def _header_key(header: str) -> Optional[str]:
     for key, label in COLUMNS:
         if text in (key, label.lower(), label.split("（")[0].lower()):
             return key
-    aliases = {"topic": "topic_id", "version": "version", "题目": "question", "问题": "question", "标准问": "question"}
+    aliases = {"topic": "topic_id", "version": "version",
+               **{word: "question" for word in catalogue()["spreadsheet"]["question_headers"]}}
     return aliases.get(text)
 
 
@@ -111,7 +117,7 @@ def to_xlsx(rows: List[Dict[str, str]], topics: Iterable[Topic]) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "问答"
+    sheet.title = _say("sheet")
     headers = [header for _key, header in COLUMNS]
     sheet.append(headers)
     widths = {"question": 30, "paraphrases": 30, "answer": 60, "to_confirm": 30, "source": 30, "source_url": 24}
@@ -127,7 +133,7 @@ def to_xlsx(rows: List[Dict[str, str]], topics: Iterable[Topic]) -> bytes:
             cell.data_type = "s"  # text, never a formula
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "B2"
-    notes = book.create_sheet("说明")
+    notes = book.create_sheet(_say("notes_sheet"))
     for line in _instructions(topics):
         notes.append([line])
         notes.cell(row=notes.max_row, column=1).data_type = "s"
@@ -139,16 +145,8 @@ def to_xlsx(rows: List[Dict[str, str]], topics: Iterable[Topic]) -> bytes:
 
 def _instructions(topics: Iterable[Topic]) -> List[str]:
     return [
-        "海珠商事登记助手 · 问答导入导出说明",
-        "1. 修改已有问答：保留「编号」和「版本（勿改）」两列，只改需要改的单元格。导出后别人若又改过这条问答，导入会被拒绝，请重新导出。",
-        "2. 新增问答：「编号」留空（或填写小写英文编号），「版本」留空。",
-        "3. 状态：草稿 / 已发布 / 已停用（也可写 draft / published / retired）。留空表示不改变（新增时为草稿）。",
-        "4. 相似问法：每行一条（单元格内换行），也可用 | 分隔。",
-        "5. 规定日期：YYYY、YYYY-MM 或 YYYY-MM-DD；复核日期：YYYY-MM-DD。发布的问答必须填写答案、来源和日期。",
-        "6. 答案里不能出现「待确认」；没有权威来源确认的内容写在「待确认事项」里。",
-        "7. 导入时逐行检查：只要有一行有错，整个文件都不会导入，并列出每一行的问题。标灰的列只读，导入时忽略。",
-        f"8. 导出日期：{china_today()}。主题可填名称或英文编号：",
-        *[f"   {t.title}（{t.id}）" for t in topics],
+        *(str(line).format(today=china_today()) for line in catalogue()["spreadsheet"]["instructions"]),
+        *[_say("topic_line", title=t.title, id=t.id) for t in topics],
     ]
 
 
@@ -162,7 +160,7 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"第 {self.row} 行" if self.row else "文件"
+        where = _say("row", row=self.row) if self.row else _say("file")
         return f"{where}{'「' + self.column + '」' if self.column else ''}：{self.message}"
 
 
@@ -179,8 +177,9 @@ class ImportResult:
         return not self.problems
 
     def summary(self) -> str:
-        verb = "检查通过，可以导入" if self.dry_run else "已导入"
-        return f"{verb}：新增 {len(self.created)} 条，修改 {len(self.updated)} 条，未变 {len(self.unchanged)} 条。"
+        verb = _say("checked") if self.dry_run else _say("imported")
+        return _say("summary", verb=verb, created=len(self.created), updated=len(self.updated),
+                    unchanged=len(self.unchanged))
 
 
 class ImportRefused(CurationError):
@@ -190,25 +189,25 @@ class ImportRefused(CurationError):
     code = "import_refused"
 
     def __init__(self, problems: List[RowProblem]) -> None:
-        super().__init__(f"导入被拒绝，没有任何修改：共 {len(problems)} 个问题，请修改表格后重新导入。")
+        super().__init__(_say("refused", count=len(problems)))
         self.problems = problems
 
 
 def read_table(content: bytes, filename: str) -> List[Tuple[int, Dict[str, Any]]]:
     """The data rows of an .xlsx or .csv file as (row number, field → raw value); raises ImportRefused."""
     if not content:
-        raise ImportRefused([RowProblem(0, "", "文件是空的")])
+        raise ImportRefused([RowProblem(0, "", _say("empty"))])
     if len(content) > MAX_BYTES:
-        raise ImportRefused([RowProblem(0, "", f"文件太大（最多 {MAX_BYTES // (1024 * 1024)} MB）")])
+        raise ImportRefused([RowProblem(0, "", _say("too_large", mb=MAX_BYTES // (1024 * 1024)))])
     name = (filename or "").lower()
     if name.endswith(".xlsx") or content[:2] == b"PK":
         table = _xlsx_rows(content)
     elif name.endswith(".csv") or name.endswith(".txt") or not name:
         table = _csv_rows(content)
     else:
-        raise ImportRefused([RowProblem(0, "", "只支持 .xlsx 和 .csv 文件")])
+        raise ImportRefused([RowProblem(0, "", _say("formats"))])
     if not table:
-        raise ImportRefused([RowProblem(0, "", "文件里没有表头")])
+        raise ImportRefused([RowProblem(0, "", _say("no_header"))])
     header, *body = table
     keys: List[Optional[str]] = []
     problems: List[RowProblem] = []
@@ -216,14 +215,14 @@ def read_table(content: bytes, filename: str) -> List[Tuple[int, Dict[str, Any]]
         label = clean_text(text, multiline=False)
         key = _header_key(label) if label else None
         if label and key is None:
-            problems.append(RowProblem(1, label[:30], "无法识别的列名（请使用导出文件的表头）"))
+            problems.append(RowProblem(1, label[:30], _say("unknown_column")))
         if key is not None and key in keys:
-            problems.append(RowProblem(1, label[:30], "列名重复"))
+            problems.append(RowProblem(1, label[:30], _say("duplicate_column")))
         keys.append(key)
     if "question" not in keys and "id" not in keys:
-        problems.append(RowProblem(1, "", "缺少「标准问题」列"))
+        problems.append(RowProblem(1, "", _say("no_question_column")))
     if len(body) > MAX_ROWS:
-        problems.append(RowProblem(0, "", f"行数太多（最多 {MAX_ROWS} 行），请分批导入"))
+        problems.append(RowProblem(0, "", _say("too_many_rows", max=MAX_ROWS)))
     if problems:
         raise ImportRefused(problems)
     rows = []
@@ -241,7 +240,7 @@ def _unescape(value: Any) -> Any:
 
 
 def _unreadable(exc: BaseException) -> ImportRefused:
-    return ImportRefused([RowProblem(0, "", f"无法读取 .xlsx 文件（{type(exc).__name__}），请用 Excel 或 WPS 另存后再试")])
+    return ImportRefused([RowProblem(0, "", _say("bad_xlsx", error=type(exc).__name__))])
 
 
 def _check_unpacked_size(content: bytes) -> None:
@@ -254,7 +253,7 @@ def _check_unpacked_size(content: bytes) -> None:
         raise _unreadable(exc) from exc
     if unpacked > MAX_UNPACKED_BYTES:
         limit = MAX_UNPACKED_BYTES // (1024 * 1024)
-        raise ImportRefused([RowProblem(0, "", f"文件解压后太大（最多 {limit} MB），请删除过长的内容后再导入")])
+        raise ImportRefused([RowProblem(0, "", _say("unpacked_too_large", mb=limit))])
 
 
 def _xlsx_rows(content: bytes) -> List[List[Any]]:
@@ -289,9 +288,9 @@ def _csv_rows(content: bytes) -> List[List[Any]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise ImportRefused([RowProblem(0, "", "无法识别文件编码，请另存为「CSV UTF-8」")])
+        raise ImportRefused([RowProblem(0, "", _say("encoding"))])
     if "\x00" in text:
-        raise ImportRefused([RowProblem(0, "", "这不是文本格式的 CSV 文件")])
+        raise ImportRefused([RowProblem(0, "", _say("not_text"))])
     try:
         table = []
         for cells in csv.reader(io.StringIO(text, newline="")):
@@ -300,7 +299,7 @@ def _csv_rows(content: bytes) -> List[List[Any]]:
                 break
         return table
     except csv.Error as exc:
-        raise ImportRefused([RowProblem(0, "", f"CSV 格式有误：{exc}")]) from exc
+        raise ImportRefused([RowProblem(0, "", _say("bad_csv", error=exc))]) from exc
 
 
 def import_rows(
@@ -313,7 +312,7 @@ def import_rows(
     for number, values in rows:
         entry_id = clean_text(values.get("id"), multiline=False)
         if entry_id and entry_id in seen:
-            result.problems.append(RowProblem(number, LABELS["id"], f"编号 {entry_id} 与第 {seen[entry_id]} 行重复"))
+            result.problems.append(RowProblem(number, LABELS["id"], _say("duplicate_id", id=entry_id, row=seen[entry_id])))
             continue
         if entry_id:
             seen[entry_id] = number
@@ -321,7 +320,7 @@ def import_rows(
         if "status" in data:
             word = clean_text(data["status"], multiline=False)
             data["status"] = _STATUS_WORDS.get(word, word.lower())
-        where = f"导入{('（' + note + '）') if note else ''}第 {number} 行"
+        where = _say("import_row_of", file=note, row=number) if note else _say("import_row", row=number)
         try:
             existing = repo.find(entry_id) if entry_id else None
             if existing is None:
@@ -333,7 +332,7 @@ def import_rows(
                     del data[key]
             version = _version(values.get("version"))
             if version is None:
-                raise InvalidEntry({"version": "修改已有问答需要「版本」列（导出时自动带出，请勿修改）"})
+                raise InvalidEntry({"version": _say("version_needed")})
             change = repo.update(entry_id, data, version, actor, note=where)
             (result.updated if change.version else result.unchanged).append(entry_id)
         except InvalidEntry as exc:
@@ -350,7 +349,7 @@ def import_rows(
         repo.audit(
             actor,
             "faq_import",
-            f"{note}：新增 {len(result.created)}，修改 {len(result.updated)}，未变 {len(result.unchanged)}",
+            _say("audit_import", file=note, created=len(result.created), updated=len(result.updated), unchanged=len(result.unchanged)),
         )
     return result
 
@@ -370,7 +369,7 @@ def import_file(content: bytes, filename: str, actor: Actor, dry_run: bool = Fal
     """Read and import a file in one transaction of its own: all rows or none. A refused import is audited."""
     from core.db import session_factory, session_scope
 
-    note = clean_text(filename, multiline=False)[-80:] or "表格"
+    note = clean_text(filename, multiline=False)[-80:] or _say("a_table")
     try:
         rows = read_table(content, filename)
         session = session_factory()()
@@ -389,5 +388,5 @@ def import_file(content: bytes, filename: str, actor: Actor, dry_run: bool = Fal
     except ImportRefused as refused:
         if not dry_run:
             with session_scope() as session:
-                CurationRepository(session).audit(actor, "faq_import_refused", f"{note}：{len(refused.problems)} 个问题")
+                CurationRepository(session).audit(actor, "faq_import_refused", _say("audit_refused", file=note, count=len(refused.problems)))
         raise
