@@ -22,8 +22,11 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _docstrings(tree: ast.AST) -> set:
+    """Docstrings, and the doc/description/help texts of fields and options (for developers, not users)."""
     ids = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg in ("doc", "description", "help"):
+            ids.update(id(n) for n in ast.walk(node.value) if isinstance(n, ast.Constant))
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
