@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.accounts.models import ROLE_ADMIN, ROLE_OFFICER, ROLES, AuditEntry, ConsoleSession, LoginAttempt, Officer
+from core.catalogue import message
 from core.db import hash_token, now
 from core.throttle import (
     MAX_FAILURES_PER_ACCOUNT_AND_IP,  # noqa: F401 - re-exported: the limit the console tells users about
@@ -57,9 +58,9 @@ def hash_password(password: str) -> str:
 def password_problem(password: str) -> Optional[str]:
     """Why ``password`` is not acceptable (in Chinese, for the console), or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+        return message("accounts.password_short", min=MIN_PASSWORD_LENGTH)
     if password.lower() in PLACEHOLDER_PASSWORDS or len(set(password)) < 4:
-        return "密码太简单"
+        return message("accounts.password_simple")
     return None
 
 
@@ -106,7 +107,7 @@ class AccountRepository:
         if problem:
             raise ValueError(problem)
         if self.by_username(username):
-            raise ValueError("用户名已存在")
+            raise ValueError(message("accounts.username_taken"))
         officer = Officer(
             username=username.strip(),
             display_name=display_name.strip() or username.strip(),
@@ -167,7 +168,7 @@ class AccountRepository:
             return
         parts = [detail] if detail else []
         if ended > 1:
-            parts.append(f"此前 1 分钟内同一地址共 {ended} 次")
+            parts.append(message("accounts.audit_repeated", count=ended))
         self._audit(officer, username, action, ip, "；".join(parts) or None)
 
     def verify(self, username: str, password: str, ip: str, via: Optional[str] = None) -> SignIn:
@@ -307,7 +308,7 @@ def seed_admin() -> dict:
         problem = password_problem(password)
         if problem:
             raise SystemExit(
-                f"CONSOLE_ADMIN_PASSWORD is not acceptable: {problem}（至少 {MIN_PASSWORD_LENGTH} 位，不能是占位符）"
+                f"CONSOLE_ADMIN_PASSWORD is not acceptable: {problem}" + message("accounts.admin_password_rule", min=MIN_PASSWORD_LENGTH)
             )
     with account_repository() as accounts:
         if accounts.by_username(username) is not None:
@@ -317,7 +318,7 @@ def seed_admin() -> dict:
         generated = not password
         if generated:
             password = secrets.token_urlsafe(15)
-        accounts.create(username, "系统管理员", password, role=ROLE_ADMIN)
+        accounts.create(username, message("accounts.admin_name"), password, role=ROLE_ADMIN)
     if generated:
         print(
             "\n  ================================================================\n"
@@ -371,7 +372,7 @@ def reset_password(username: Optional[str] = None, by: str = "") -> tuple[str, s
             f"{CLI_USER_PREFIX}{by or '-'}"[:80],
             "reset_password",
             None,
-            f"{officer.username}（命令行 make admin-password）",
+            message("accounts.audit_cli_reset", username=officer.username),
         )
         username = officer.username
     # after the commit (the throttle writes in a transaction of its own): a locked-out account can sign in again

@@ -28,11 +28,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core.accounts.models import AuditEntry
+from core.catalogue import message
 from core.handoff import contact
 from core.handoff.models import FINAL_STATUSES, STATUS_CLOSED, StaffNote, Ticket, TicketMessage, TicketStatusChange
 
-ERASED_NAME = "已删除"
-ERASED_SUMMARY = "（个人信息已删除）"
+ERASED_NAME = message("privacy.erased_name")
+ERASED_SUMMARY = message("privacy.erased_summary")
+ERASED_NOTE = message("privacy.erased_note")  # the status change that records an erasure
 
 
 def _iso(moment: Optional[datetime]) -> Optional[str]:
@@ -43,7 +45,7 @@ def erase_ticket(session: Session, ticket: Ticket, moment: datetime) -> None:
     """Remove the personal data of ``ticket``; an active ticket is closed first (nobody can answer it any more)."""
     if ticket.status not in FINAL_STATUSES:
         session.add(TicketStatusChange(ticket=ticket, from_status=ticket.status, to_status=STATUS_CLOSED,
-                                       note="个人信息删除", at=moment))
+                                       note=ERASED_NOTE, at=moment))
         ticket.status = STATUS_CLOSED
         ticket.closed_at = ticket.closed_at or moment
     ticket.contact_name = ERASED_NAME
@@ -57,7 +59,7 @@ def erase_ticket(session: Session, ticket: Ticket, moment: datetime) -> None:
     session.query(TicketMessage).filter(TicketMessage.ticket_id == ticket.id).delete(synchronize_session=False)
     session.query(StaffNote).filter(StaffNote.ticket_id == ticket.id).delete(synchronize_session=False)
     for change in ticket.status_changes:
-        if change.note and change.note != "个人信息删除":
+        if change.note and change.note != ERASED_NOTE:
             change.note = None  # free text by officers (a transfer reason may name the user)
     session.expire(ticket, ["messages", "notes"])
 
@@ -213,9 +215,11 @@ def describe_query(channel: str = "", sender_id: str = "", phone: str = "") -> s
     parts = []
     shown = sender_id.strip()
     if shown:
-        parts.append(f"{channel.strip() or '任意渠道'}：{shown[:6]}…")
+        channel_name = channel.strip() or message("privacy.any_channel")
+        parts.append(message("privacy.query_sender", channel=channel_name, start=shown[:6]))
     if phone.strip():
-        parts.append(f"手机 {contact.mask_phone(contact.normalize_phone(phone) or phone)}")
+        masked = contact.mask_phone(contact.normalize_phone(phone) or phone)
+        parts.append(message("privacy.query_phone", phone=masked))
     return "，".join(parts) or "-"
 
 
@@ -238,7 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         count = apply_retention(session, days, dry_run=args.dry_run)
         if count and not args.dry_run:
             session.add(AuditEntry(at=datetime.utcnow(), username="-", action="privacy_retention",
-                                   detail=f"保存期限 {days} 天：{count} 张工单的个人信息已删除"))
+                                   detail=message("privacy.audit_retention", days=days, count=count)))
         if not args.dry_run:
             questions = apply_unanswered_retention(session, questions_days)
     verb = "would be erased" if args.dry_run else "erased"

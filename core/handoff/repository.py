@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.accounts.models import ROLE_ADMIN, ROLE_OFFICER, AuditEntry, Officer, Setting
+from core.catalogue import message as say
 from core.db import hash_token, now  # noqa: F401 - others import them from here too
 from core.handoff.models import (
     ACTIVE_STATUSES,
@@ -40,8 +41,8 @@ RATING_WINDOW = timedelta(days=7)
 MAX_TRANSCRIPT_MESSAGES = 60
 MAX_MESSAGE_CHARS = 4000
 # lines for staff in the transcript (AUTHOR_EVENT); the user never sees them
-EVENT_USER_LEFT = "用户已返回机器人（结束人工对话），工单仍需处理：您的回复会在用户下次发消息时送达，网页会自动显示，微信会即时推送；必要时请电话联系。"
-EVENT_USER_BACK = "用户回到了人工对话。"
+EVENT_USER_LEFT = say("tickets.user_left")
+EVENT_USER_BACK = say("tickets.user_back")
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ class TicketRepository:
         be cancelled any more (an officer replied), which leaves it as it is."""
         if not self.can_cancel(ticket):
             return False
-        self._set_status(ticket, STATUS_CLOSED, None, "用户在服务官回复前取消了工单")
+        self._set_status(ticket, STATUS_CLOSED, None, say("tickets.cancelled"))
         ticket.closed_at = now()
         return True
 
@@ -376,7 +377,7 @@ class TicketRepository:
         self.session.add(message)
         ticket.updated_at = now()
         self.session.flush()
-        self.audit(officer, "reply", ticket, detail=f"消息 #{message.id}", ip=ip)
+        self.audit(officer, "reply", ticket, detail=say("tickets.audit_reply", id=message.id), ip=ip)
         return message
 
     def transfer(self, ticket: Ticket, officer: Officer, to: Officer, ip: Optional[str] = None) -> None:
@@ -384,13 +385,13 @@ class TicketRepository:
             raise NotAllowed("transfer")
         if not to.active or to.id == ticket.assigned_officer_id or to.role not in (ROLE_ADMIN, ROLE_OFFICER):
             raise NotAllowed("transfer target")
-        previous = ticket.assigned_officer.display_name if ticket.assigned_officer else "未认领"
+        previous = ticket.assigned_officer.display_name if ticket.assigned_officer else say("tickets.unclaimed")
         ticket.assigned_officer = to
         ticket.assigned_officer_id = to.id
         if ticket.status == STATUS_OPEN:
             ticket.claimed_at = now()
-        self._set_status(ticket, STATUS_ASSIGNED, officer, f"由 {previous} 转交给 {to.display_name}")
-        self.audit(officer, "transfer", ticket, detail=f"转交给 {to.username}", ip=ip)
+        self._set_status(ticket, STATUS_ASSIGNED, officer, say("tickets.transferred", by=previous, to=to.display_name))
+        self.audit(officer, "transfer", ticket, detail=say("tickets.audit_transfer", to=to.username), ip=ip)
 
     def resolve(self, ticket: Ticket, officer: Officer, notice: str, ip: Optional[str] = None) -> TicketMessage:
         """Close the ticket as resolved and queue ``notice`` for the user."""
@@ -407,7 +408,7 @@ class TicketRepository:
         note = StaffNote(ticket=ticket, officer_id=officer.id, text=text[:MAX_MESSAGE_CHARS], created_at=now())
         self.session.add(note)
         self.session.flush()
-        self.audit(officer, "note", ticket, detail=f"备注 #{note.id}", ip=ip)
+        self.audit(officer, "note", ticket, detail=say("tickets.audit_note", id=note.id), ip=ip)
         return note
 
     def set_office_hours(self, spec: str, officer: Officer, ip: Optional[str] = None) -> None:
@@ -422,7 +423,7 @@ class TicketRepository:
         row = self.session.get(Setting, SETTING_OFFICE_HOURS)
         if row is not None:
             self.session.delete(row)
-        self.audit(officer, "office_hours", None, detail="恢复默认", ip=ip)
+        self.audit(officer, "office_hours", None, detail=say("tickets.audit_hours_reset"), ip=ip)
 
     def audit(
         self,
