@@ -1,7 +1,7 @@
 """Count the string literals with Chinese characters in the project's Python code, per file.
 
 User-facing sentences and word lists belong in the domain (bot/domain) and knowledge (knowledge/) YAML files,
-staff-facing labels in the console's catalogue (webapp/console/labels.yml); this shows what is left in Python.
+staff-facing labels and messages in knowledge/console.yml (core/catalogue.py); this shows what is left in Python.
 Docstrings and comments are not counted. ``--list`` prints every literal with its line.
 
     .venv/bin/python scripts/chinese_literals.py [--list] [paths…]   (default: actions bot core webapp scripts)
