@@ -354,6 +354,9 @@ class ValidateHandoffForm(FormValidationAction):
             return {n.CONTACT_NAME: None}  # not answered yet (the form validates slots set before it starts)
         if contact.is_giving_up(str(value)):
             return _leave_form(dispatcher, "utter_handoff_cancelled")
+        if contact.looks_like_a_question(str(value)):
+            dispatcher.utter_message(response="utter_handoff_name_is_question")
+            return {n.CONTACT_NAME: None}
         name = None if contact.is_abusive(str(value)) else contact.valid_contact_name(str(value or ""))
         if name is None:
             dispatcher.utter_message(response="utter_handoff_invalid_name")

@@ -46,12 +46,13 @@ CANCEL_WORDS = tuple(str(w) for w in _WORDS["cancel"])
 # Giving up in the middle of the contact form ("唉算啦", "不用了", "唔使喇"): a short reply that is one of these,
 # with interjections before and particles after (compared on the compact form, see ``is_giving_up``).
 _GIVE_UP = re.compile(
-    "^(?:{before})*(?:{words})(?:{after})*(?:{thanks})?$".format(
+    "^(?:{before})*(?:(?:{words})(?:{after})*)+(?:{thanks})?$".format(
         **{part: _alternatives(_WORDS["give_up"][part]) for part in ("before", "words", "after", "thanks")}
     )
 )
 # Abuse is not a topic, a question or a name ("点解你咁蠢"); compared on the compact, lower-cased text.
 ABUSIVE_WORDS = tuple(str(w) for w in _WORDS["abusive"])
+NOT_A_NAME_WORDS = tuple(str(w) for w in _WORDS["not_a_name"])
 RATING_WORDS: Dict[str, int] = {str(k): int(v) for k, v in _WORDS["rating_words"].items()}
 _CN_DIGITS: Dict[str, int] = {str(k): int(v) for k, v in _WORDS["rating_digits"].items()}
 _RATING_UNIT = re.compile(_alternatives(_WORDS["rating_units"]))
@@ -125,6 +126,12 @@ def valid_contact_name(text: Optional[str]) -> Optional[str]:
     if not name or len(name) > 20 or not re.search(r"[^\W\d_]", name) or re.search(r"\d{5,}", name):
         return None
     return name
+
+
+def looks_like_a_question(text: Optional[str]) -> bool:
+    """A reply to 「怎么称呼您」 that is a question or a business matter rather than a name."""
+    value = one_line(text, 1000)
+    return any(word in value for word in NOT_A_NAME_WORDS)
 
 
 def is_agreement(text: Optional[str]) -> bool:

@@ -185,6 +185,10 @@ def test_transcript_stops_where_the_handoff_started():
         (names.SUMMARY, "啊", None, ["utter_handoff_invalid_summary"]),
         (names.CONTACT_NAME, "陈先生", "陈先生", []),
         (names.CONTACT_NAME, "13812345678", None, ["utter_handoff_invalid_name"]),
+        # a question sent where the name is asked is not taken as the name
+        (names.CONTACT_NAME, "开公司要什么材料", None, ["utter_handoff_name_is_question"]),
+        (names.CONTACT_NAME, "個體戶點樣註銷", None, ["utter_handoff_name_is_question"]),
+        (names.CONTACT_NAME, "李生", "李生", []),
         (names.PHONE, "138 1234 5678", "13812345678", []),
         (names.PHONE, "+853 6612 3456", "+853 66123456", []),
         (names.PHONE, "12345", None, ["utter_handoff_invalid_phone"]),

@@ -141,6 +141,8 @@ def test_consent_and_draft_words():
         ("没事了", True),
         ("冇事喇", True),
         ("Cancel", True),
+        ("算了不用了", True),  # two give-up words in one reply
+        ("算了，不要了，谢谢", True),
         ("不用改", False),  # keeps the summary draft
         ("开办企业", False),
         ("我想取消公司名称", False),
