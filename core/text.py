@@ -7,7 +7,7 @@ Mandarin:
 1. Unicode NFKC (full-width → half-width), HTML tags and script/style blocks removed;
 2. Traditional → Simplified with OpenCC (``t2s``);
 3. Cantonese words and common typos → Mandarin, from ``knowledge/lexicon/*.tsv`` (longest match first);
-4. Latin letters lower-cased, whitespace collapsed, the text cut to ``max_chars``.
+4. Latin letters lower-cased, whitespace collapsed, the text cut to ``max_chars`` (its beginning and its end).
 """
 
 from __future__ import annotations
@@ -69,11 +69,23 @@ def _lexicon_pattern(lexicon: Tuple[Tuple[str, str], ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(source) for source, _ in lexicon))
 
 
+def head_and_tail(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, keeping its beginning and its end: in a long case description the
+    question usually comes last ("…欠了房租，执照也丢了，现在想注销要登报吗？")."""
+    if len(text) <= limit:
+        return text
+    if limit < 60:
+        return text[:limit]
+    tail = limit // 3
+    head = max(0, limit - tail - 3)
+    return f"{text[:head]} … {text[len(text) - tail:]}"
+
+
 def normalize_text(text: Optional[str], max_chars: int = 2000, lexicon_dir: str = str(LEXICON_DIR)) -> str:
     """The normalised form of ``text`` (pure function, also used by the action server and the tests)."""
     if not text:
         return ""
-    text = text[: max_chars * 4]
+    text = head_and_tail(text, max_chars * 4)
     text = unicodedata.normalize("NFKC", text)
     text = _SCRIPT.sub(" ", text)
     text = _TAG.sub(" ", text)
@@ -83,4 +95,4 @@ def normalize_text(text: Optional[str], max_chars: int = 2000, lexicon_dir: str 
     text = _REPEATED_MARK.sub(r"\1", text)  # "？？？？" → "？"
     text = _REPEATED_CHAR.sub(r"\1\1\1", text)  # "啊啊啊啊啊" → "啊啊啊"
     text = _SPACE.sub(" ", text.lower()).strip()
-    return text[:max_chars]
+    return head_and_tail(text, max_chars)

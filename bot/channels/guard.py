@@ -38,6 +38,7 @@ import yaml
 from rasa.core.channels.channel import UserMessage
 
 from bot.channels.rate_limits import shared_rate_limiter
+from core.text import head_and_tail
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +101,14 @@ def valid_sender(sender: Any) -> bool:
 
 
 def clean_text(text: Any, max_chars: int) -> str:
-    """The message text without lone surrogates and control characters (newlines and tabs kept), cut at max_chars."""
+    """The message text without lone surrogates and control characters (newlines and tabs kept), cut at max_chars
+    keeping its beginning and its end (the question of a long message is usually at the end)."""
     if not isinstance(text, str):
         return ""
-    text = text[: max_chars * 2]  # nothing beyond this is looked at
+    text = head_and_tail(text, max_chars * 2)  # nothing beyond this is looked at
     if any(_bad_char(c) and c not in _KEPT_TEXT_CONTROLS for c in text):
         text = "".join(c for c in text if c in _KEPT_TEXT_CONTROLS or not _bad_char(c))
-    return text[:max_chars]
+    return head_and_tail(text, max_chars)
 
 
 class RateLimiter:

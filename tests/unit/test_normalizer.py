@@ -32,6 +32,7 @@ def test_script_content_is_dropped():
 
 def test_long_text_is_cut_to_the_limit():
     assert len(normalize_text("开公司" * 2000, max_chars=2000)) == 2000
+    assert normalize_text("情况是这样的。" * 1000 + "个体户注销要多久？", max_chars=2000).endswith("个体户注销要多久?")
 
 
 @pytest.mark.parametrize("text", ["", "   ", "👍👍", "？？？！", "<br><br>", None])
