@@ -13,7 +13,7 @@ import json
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff, names
@@ -244,6 +244,16 @@ class ActionClarify(Action):
         return "action_clarify"
 
     async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        events = await self._clarify(dispatcher, tracker, domain)
+        if (tracker.active_loop or {}).get("name") and not any(e.get("event") == "followup" for e in events):
+            # in a form that rejected the message nothing predicts listening after the fallback: Rasa would run
+            # this action again and again (10 clarifications, then its circuit breaker)
+            events.append(FollowupAction("action_listen"))
+        return events
+
+    async def _clarify(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""

@@ -18,6 +18,16 @@ console and exports read the same rows), but:
   the full replay (slots, loop, pause, latest action and message) and the full tracker is used if they differ.
 - **saving** inserts only the events appended since the tracker was loaded (no count query).
 - **SQLite** runs in WAL mode (one fsync per commit, readers never block the writer).
+- **PostgreSQL** (`make run-scaled`): a pooled connection is checked before use (after a database restart the
+  first turn works instead of failing on a dead connection), and connecting and every statement are bounded by
+  `TRACKER_DB_TIMEOUT` seconds (5): the store is called synchronously in the Rasa worker's event loop, so a slow
+  database would otherwise hold every conversation of that worker.
+
+**Fails closed.** Rasa wraps every tracker store in `FailSafeTrackerStore`, which on a database error logs it and
+goes on with an empty in-memory tracker: the user is answered without the conversation's context, and the turn is
+kept only in that process's memory (lost for the tracker store, the console and the other workers). Here the
+error reaches the turn instead, and the channel guard answers it politely (bot/channels/guard.py); nothing is
+answered that is not stored.
 
 `retrieve_full_tracker` (Rasa's API, all sessions) still reads everything from the table.
 """
@@ -26,11 +36,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
@@ -98,6 +109,22 @@ def _state_summary(tracker: DialogueStateTracker) -> Dict[str, Any]:
     }
 
 
+class TrackerStoreUnavailable(Exception):
+    """The tracker store could not be read or written (database down, restarting, too slow)."""
+
+
+def _raise_unavailable(_store: Any, error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"{type(error).__name__}: {error}") from error
+
+
+def fail_closed() -> None:
+    """Rasa's `FailSafeTrackerStore` raises instead of falling back to an in-memory tracker (module docstring)."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    FailSafeTrackerStore.on_tracker_store_error = _raise_unavailable  # type: ignore[method-assign]
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = _raise_unavailable  # type: ignore[method-assign]
+
+
 class WindowedSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` with a per-process cache and a bounded window (see the module's docstring)."""
 
@@ -113,10 +140,28 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self.cache_size = max(0, int(cache_size))
         self.keep_actions = frozenset(keep_actions or ())
         self._cache: OrderedDict[str, DialogueStateTracker] = OrderedDict()
+        fail_closed()
         super().__init__(domain=domain, **kwargs)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.engine.dispose()  # connections opened by the parent's create_all get the pragmas next time
+        elif self.engine.dialect.name == "postgresql":
+            self._bound_postgresql()
+
+    def _bound_postgresql(self) -> None:
+        try:
+            seconds = float(os.environ.get("TRACKER_DB_TIMEOUT") or 5)
+        except ValueError:
+            seconds = 5.0
+        kwargs = create_engine_kwargs(self.engine.url)
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        options = connect_args.get("options", "")
+        connect_args["options"] = f"{options} -c statement_timeout={int(seconds * 1000)}".strip()
+        connect_args["connect_timeout"] = max(1, round(seconds))
+        parent_engine = self.engine
+        self.engine = sa.create_engine(parent_engine.url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+        parent_engine.dispose()
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     # ------------------------------------------------------------------------------------------ retrieving
 

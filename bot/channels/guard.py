@@ -11,11 +11,19 @@ Before:
 - one conversation's messages are queued and handled one at a time, in order (so Rasa's lock store never refuses
   one with ``LockError``); more than ``CHANNEL_MAX_PENDING`` waiting get a polite "please wait" instead.
 
+Admission: a Rasa process runs at most ``CHANNEL_MAX_TURNS`` turns at once (4 by default; 0: no limit), the others
+wait their turn in arrival order. Under a flood the event loop would otherwise interleave every turn in flight, so
+that each took as long as all of them together, and all would outlast the turn timeout at once. A turn that could
+not start within ``CHANNEL_QUEUE_TIMEOUT`` seconds (30) is not run at all (nothing is stored) and its sender is asked
+to send the message again a little later. The turn timeout counts from the start of the turn, not from its arrival.
+
 After: a turn that failed, took longer than ``CHANNEL_TURN_TIMEOUT`` seconds or in which a custom action failed
 (action server down, frozen or failing, database unavailable or locked: Rasa itself goes on and usually says
 nothing) is answered with a short polite message (稍后再试 / 转人工). A turn the bot keeps silent on purpose (while
 a hand-off ticket is open the bot relays without answering) stays silent. Custom actions time out after ``ACTION_TIMEOUT`` seconds (Rasa's
-own timeout is a hard-coded 300 s: ``rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT``, set here at start).
+own timeout is a hard-coded 300 s: ``rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT``, set here at start). A turn
+that raised or timed out was not stored: where the channel collects the answer before sending it (REST, WeChat's
+passive reply) what the bot had said in it is dropped and only the polite message goes out.
 
 The polite texts live in bot/channels/messages.yml. Nothing here logs a message's text or a full sender id.
 """
@@ -27,6 +35,7 @@ import logging
 import os
 import time
 import unicodedata
+import weakref
 from collections import OrderedDict, deque
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -35,7 +44,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional
 
 import yaml
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.channels.rate_limits import shared_rate_limiter
 from core.text import head_and_tail
@@ -66,6 +75,8 @@ class GuardSettings:
     max_pending: int = 5
     turn_timeout: float = 12.0
     action_timeout: float = 8.0
+    max_turns: int = 4
+    queue_timeout: float = 30.0
 
     @classmethod
     def from_env(cls) -> GuardSettings:
@@ -76,6 +87,8 @@ class GuardSettings:
             max_pending=int(_env_number("CHANNEL_MAX_PENDING", cls.max_pending)),
             turn_timeout=_env_number("CHANNEL_TURN_TIMEOUT", cls.turn_timeout),
             action_timeout=_env_number("ACTION_TIMEOUT", cls.action_timeout),
+            max_turns=int(_env_number("CHANNEL_MAX_TURNS", cls.max_turns)),
+            queue_timeout=_env_number("CHANNEL_QUEUE_TIMEOUT", cls.queue_timeout),
         )
 
 
@@ -134,6 +147,35 @@ class RateLimiter:
         return allowed
 
 
+# one admission gate per event loop: every channel of a Rasa process shares it (tests run several loops)
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _gate(limit: int) -> Optional[asyncio.Semaphore]:
+    if limit <= 0:
+        return None
+    by_limit = _gates.setdefault(asyncio.get_running_loop(), {})
+    if limit not in by_limit:
+        by_limit[limit] = asyncio.Semaphore(limit)
+    return by_limit[limit]
+
+
+async def _admitted(gate: asyncio.Semaphore, timeout: float) -> bool:
+    """Wait for a free place among the turns running in this process, at most ``timeout`` seconds."""
+    acquire = asyncio.ensure_future(gate.acquire())
+    done, _ = await asyncio.wait({acquire}, timeout=timeout)
+    if done:
+        return True
+    acquire.cancel()
+    try:
+        await acquire
+    except asyncio.CancelledError:
+        return False
+    gate.release()  # acquired just as the time ran out: given back, the turn is refused all the same
+    return False
+
+
 def set_action_timeout(seconds: float) -> None:
     """Rasa waits 300 s for the action server (hard-coded); a user should wait a few seconds at most."""
     import rasa.core.actions.action as rasa_action
@@ -141,10 +183,16 @@ def set_action_timeout(seconds: float) -> None:
     rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
 
 
+class ActionSkipped(Exception):
+    """A custom action not run because an earlier one of the same turn failed (the turn is answered politely)."""
+
+
 def watch_actions() -> None:
     """Let a turn know when one of its custom actions failed. Rasa logs the failure ("Bot will continue, but the
     actions events are lost") and the turn goes on, usually with no reply at all; the guard answers it instead.
-    A turn the bot keeps silent on purpose (the hand-off relay) stays silent."""
+    A turn the bot keeps silent on purpose (the hand-off relay) stays silent. Once one custom action of a turn
+    failed, the turn's later custom actions fail at once: a frozen action server holds a turn for one
+    ``ACTION_TIMEOUT``, not one per action Rasa goes on to predict."""
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 
     if getattr(RemoteAction.run, "watched_by_guard", False):
@@ -152,18 +200,48 @@ def watch_actions() -> None:
     original = RemoteAction.run
 
     async def run(self: RemoteAction, *args: Any, **kwargs: Any) -> Any:
+        failures = _turn_failures.get()
+        if failures:  # an earlier custom action of this turn failed: the next would wait for the same server
+            failures.append(self.name())
+            raise ActionSkipped(f"not run: custom action {failures[0]} failed earlier in this turn")
         try:
             return await original(self, *args, **kwargs)
         except ActionExecutionRejection:  # a form rejecting its slot: normal conversation flow
             raise
         except BaseException:
-            failures = _turn_failures.get()
             if failures is not None:
                 failures.append(self.name())
             raise
 
     run.watched_by_guard = True  # type: ignore[attr-defined]
     RemoteAction.run = run  # type: ignore[method-assign]
+
+
+def _listen_after_circuit_break(tracker: Any, _output_channel: Any, _nlg: Any) -> None:
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted
+
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+
+
+def end_turns_cut_by_the_circuit_breaker() -> None:
+    """Rasa stops a turn after 10 predicted actions ("Circuit breaker tripped") without going back to listening,
+    and counts the actions since the last ``action_listen`` to decide it: every later turn of that conversation
+    then trips at once and the bot never answers that user again. The turn cut short ends with ``action_listen``
+    here (Rasa's ``on_circuit_break`` hook), so the next message starts a fresh count."""
+    from rasa.core.processor import MessageProcessor
+
+    if getattr(MessageProcessor.__init__, "watched_by_guard", False):
+        return
+    original = MessageProcessor.__init__
+
+    def __init__(self: MessageProcessor, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if self.on_circuit_break is None:
+            self.on_circuit_break = _listen_after_circuit_break
+
+    __init__.watched_by_guard = True  # type: ignore[attr-defined]
+    MessageProcessor.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _mask(sender: Any) -> str:
@@ -185,6 +263,7 @@ class TurnGuard:
         self._pending: Dict[str, int] = {}
         set_action_timeout(self.settings.action_timeout)
         watch_actions()
+        end_turns_cut_by_the_circuit_breaker()
 
     def text(self, key: str) -> str:
         return channel_messages()[key]
@@ -238,6 +317,19 @@ class TurnGuard:
                 self._locks.pop(sender, None)
 
     async def _watched(self, message: UserMessage, on_new_message: Handler) -> None:
+        gate = _gate(self.settings.max_turns)
+        if gate is not None and not await _admitted(gate, self.settings.queue_timeout):
+            log.warning("%s turn of %s not started within %.0f s (too many at once): asked to send it again",
+                        self.channel, _mask(message.sender_id), self.settings.queue_timeout)
+            await self.say(message, "overloaded")
+            return
+        try:
+            await self._run(message, on_new_message)
+        finally:
+            if gate is not None:
+                gate.release()
+
+    async def _run(self, message: UserMessage, on_new_message: Handler) -> None:
         failures: List[str] = []  # custom actions of this turn that failed (RemoteAction.run, see watch_actions)
         context_token = _turn_failures.set(failures)
         failed = None
@@ -249,6 +341,10 @@ class TurnGuard:
             failed = type(exc).__name__
         finally:
             _turn_failures.reset(context_token)
+        if failed and isinstance(message.output_channel, CollectingOutputChannel):
+            # the turn was not stored (it raised or was cut off before Rasa saved it): what the bot had said in it
+            # is not sent, only that it failed, so that what a user was answered is always in the tracker store
+            message.output_channel.messages.clear()
         if failures and not failed:
             failed = f"custom action {failures[0]} failed"
         if failed:

@@ -8,7 +8,6 @@ Needs the Debian packages (make test installs them: scripts/ensure_scaled_deps.s
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -19,69 +18,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Any, Dict, List
+from typing import Dict, List
 
-import psycopg2
-import pytest
 import xmltodict
 from sqlalchemy import create_engine, inspect
 from wechatpy.messages import TextMessage
 
-from scripts.scaled import ScaledStack, free_port, missing_packages
+from scripts.scaled import ScaledStack
 from scripts.stack import ROOT
+from tests.scaled.helpers import WECHAT, say, texts, user_texts
 from tests.utils.wechat import build_message, signed_query
 
-WECHAT = {"WECHAT_TOKEN": "scaled-wechat-token-7Qx2", "WECHAT_APPID": "wxscaled000000001",
-          "WECHAT_APPSECRET": "scaled-app-secret-4Rt8", "WECHAT_API_BASE": "http://127.0.0.1:9",
-          # every test client is 127.0.0.1: no per-address limit; a sender's limit above these conversations
-          "THROTTLE_ADDRESS_PER_MINUTE": "0", "THROTTLE_SENDER_PER_MINUTE": "60"}
 _msg_ids = itertools.count(int(time.time() * 1000))
-
-
-@pytest.fixture(scope="module")
-def scaled(tmp_path_factory: pytest.TempPathFactory):
-    missing = missing_packages()
-    if missing:
-        pytest.skip(f"scaled stack: Debian packages missing and not installable here ({', '.join(missing)}); "
-                    "`make test` installs them with scripts/ensure_scaled_deps.sh")
-    if not any((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("No trained model in models/: run `make train`.")
-    work = tmp_path_factory.mktemp("scaled")
-    ports = {"RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port())}
-    saved = {k: os.environ.get(k) for k in WECHAT}
-    os.environ.update(WECHAT)
-    try:
-        stack = ScaledStack.for_benchmark(work, ports, workers=2)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    try:
-        stack.start()
-        stack.wait_ready(timeout=400)
-        yield stack
-    finally:
-        stack.stop()  # also after a failed start: nothing is left running
-
-
-def say(port: int, sender: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
-    body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read().decode("utf-8"))
-
-
-def texts(messages: List[Dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
-
-
-def user_texts(stack: ScaledStack, sender: str) -> List[str]:
-    with psycopg2.connect(stack.tracker_dsn()) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
-        return [json.loads(row[0]).get("text") for row in cursor.fetchall()]
 
 
 def test_schema_changes_run_on_postgresql(scaled: ScaledStack):

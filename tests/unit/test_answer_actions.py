@@ -205,3 +205,19 @@ async def test_answers_without_the_domain_as_rasa_sends_them_with_selective_doma
     await run(ActionAnswer(), dispatcher, tracker, {})
     reply = texts(dispatcher)
     assert "10" in reply and "个体工商户" in reply and "📖 来源" in reply
+
+
+async def test_clarify_inside_a_form_that_rejected_the_message_goes_back_to_listening(
+    database, dispatcher, domain, tracker_for
+):
+    """Nothing else predicts listening there: Rasa ran action_clarify ten times in one turn (found by the load test
+    on the scaled stack, tests/scaled/test_scaled_load.py)."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}]
+    tracker = tracker_for("能不能帮我弄一下", "nlu_fallback", ranking=ranking)
+    tracker.active_loop = {"name": "address_check_form", "rejected": True}
+    events = await run(ActionClarify(), dispatcher, tracker, domain)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
+    assert len(dispatcher.messages) == 1
+    outside = await run(ActionClarify(), dispatcher, tracker_for("能不能帮我弄一下", "nlu_fallback", ranking=ranking),
+                        domain)
+    assert not any(e.get("event") == "followup" for e in outside)  # outside a form the rules listen already

@@ -61,7 +61,7 @@ def test_rate_limiter_forgets_the_oldest_keys():
 
 def test_polite_texts_come_from_yaml():
     texts = channel_messages()
-    assert {"bad_sender", "too_fast", "busy", "unavailable"} <= set(texts)
+    assert {"bad_sender", "too_fast", "busy", "unavailable", "overloaded"} <= set(texts)
     assert "稍后再试" in texts["unavailable"] and "转人工" in texts["unavailable"]
 
 
@@ -163,3 +163,113 @@ async def test_a_burst_of_one_sender_is_queued_in_order_or_told_to_wait():
     answered = [r[0] for r in results if r[0].startswith("收到")]
     assert len(answered) == 10 and order == [str(i) for i in range(10)]
     assert [r[0] for r in results[10:]] == [channel_messages()["busy"]] * 40
+
+
+async def test_a_flood_runs_a_few_turns_at_a_time_in_arrival_order():
+    running, most, started = [0], [0], []
+
+    async def bot(message: UserMessage) -> None:
+        started.append(message.sender_id)
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        await asyncio.sleep(0.02)
+        running[0] -= 1
+        await answers(message)
+
+    g = guard(max_turns=3)
+    senders = [f"s{i:02d}" for i in range(30)]
+    results = await asyncio.gather(*(run(g, bot, sender=s) for s in senders))
+    assert results == [["收到：你好"]] * 30
+    assert most[0] == 3 and started == senders
+
+
+async def test_a_turn_that_cannot_start_in_time_is_not_run_and_its_sender_asked_to_send_it_again():
+    reached = []
+
+    async def slow(message: UserMessage) -> None:
+        reached.append(message.sender_id)
+        await asyncio.sleep(0.5)
+        await answers(message)
+
+    g = guard(max_turns=1, queue_timeout=0.1)
+    first, second = await asyncio.gather(run(g, slow, sender="a"), run(g, slow, sender="b"))
+    assert first == ["收到：你好"] and second == [channel_messages()["overloaded"]]
+    assert reached == ["a"]  # never reached the bot: nothing stored, nothing half done
+    assert await run(g, slow, sender="b") == ["收到：你好"]  # the place was given back
+
+
+async def test_the_turn_timeout_counts_from_the_start_of_the_turn_not_its_arrival():
+    async def slow(message: UserMessage) -> None:
+        await asyncio.sleep(0.2)
+        await answers(message)
+
+    g = guard(max_turns=1, turn_timeout=0.5)
+    results = await asyncio.gather(*(run(g, slow, sender=f"s{i}") for i in range(5)))  # the last waits 0.8 s
+    assert results == [["收到：你好"]] * 5
+
+
+def test_a_turn_cut_by_rasas_circuit_breaker_ends_listening_so_the_next_one_is_answered():
+    from types import SimpleNamespace
+
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.channels.guard import _listen_after_circuit_break
+
+    processor = SimpleNamespace(max_number_of_predictions=10)
+    tracker = DialogueStateTracker.from_events("u", [UserUttered("嗯"), *[ActionExecuted("action_clarify")] * 10])
+    assert MessageProcessor.is_action_limit_reached(processor, tracker, True)  # the turn that tripped it
+    _listen_after_circuit_break(tracker, None, None)
+    tracker.update(UserUttered("开公司要多久"))
+    assert not MessageProcessor.is_action_limit_reached(processor, tracker, True)  # the next turn starts afresh
+
+
+async def test_after_one_custom_action_failed_the_turns_later_ones_are_not_sent():
+    """A frozen action server holds a turn for one ACTION_TIMEOUT, not one per action Rasa predicts after it."""
+    from aiohttp import web
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    calls = []
+
+    async def frozen(request: web.Request) -> web.Response:
+        calls.append(request.path)
+        await asyncio.sleep(30)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/webhook", frozen)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    errors = []
+
+    async def bot(message: UserMessage) -> None:
+        for name in ("action_answer", "action_clarify", "action_answer"):  # Rasa goes on predicting
+            action = RemoteAction(name, EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"))
+            try:
+                await action.run(message.output_channel, None, DialogueStateTracker(message.sender_id, []),
+                                 Domain.empty())
+            except Exception as error:  # noqa: BLE001 - what Rasa's processor does: "Bot will continue"
+                errors.append(type(error).__name__)
+
+    try:
+        started = asyncio.get_running_loop().time()
+        assert await run(guard(action_timeout=0.5), bot) == [channel_messages()["unavailable"]]
+        assert asyncio.get_running_loop().time() - started < 2
+        assert len(calls) == 1 and errors[1:] == ["ActionSkipped", "ActionSkipped"]
+    finally:
+        await runner.cleanup()
+
+
+async def test_what_a_turn_that_was_not_stored_said_is_not_sent():
+    async def answers_then_fails(message: UserMessage) -> None:  # the tracker store failed when Rasa saved the turn
+        await answers(message)
+        raise RuntimeError("server closed the connection unexpectedly")
+
+    assert await run(guard(), answers_then_fails) == [channel_messages()["unavailable"]]

@@ -169,3 +169,31 @@ def test_a_new_session_starts_from_its_own_events(tmp_path: Path, domain: Domain
         assert len(rows(tmp_path / "s.db")) == sum(len(turn_events(n, 0)) for n in range(1, 12)) + 2 + 2 + len(turn_events(1, 0))
 
     asyncio.run(scenario())
+
+
+def test_a_database_error_reaches_the_turn_instead_of_an_empty_in_memory_tracker(tmp_path: Path, domain: Domain):
+    """Rasa's FailSafeTrackerStore answered from an empty in-memory tracker when the database failed (found by the
+    PostgreSQL restart test, tests/scaled/test_scaled_faults.py): context lost and turns kept nowhere."""
+    import sqlite3
+
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from bot.tracker_store import TrackerStoreUnavailable
+
+    async def scenario():
+        store = FailSafeTrackerStore(sql_store(domain, tmp_path / "t.db", cache_size=0))
+        await say(store, "u5", first_events(1.0) + turn_events(1, 2.0))
+        with sqlite3.connect(tmp_path / "t.db") as connection:
+            connection.execute("ALTER TABLE events RENAME TO events_away")  # the database fails from here
+        with pytest.raises(TrackerStoreUnavailable):
+            await store.retrieve("u5")
+        tracker = store._tracker_store.init_tracker("u5")
+        tracker.update(UserUttered("在吗"))
+        with pytest.raises(TrackerStoreUnavailable):
+            await store.save(tracker)
+        assert store._fallback_tracker_store is None  # nothing was kept in memory instead
+        with sqlite3.connect(tmp_path / "t.db") as connection:
+            connection.execute("ALTER TABLE events_away RENAME TO events")
+        assert [e.text for e in (await store.retrieve("u5")).events if isinstance(e, UserUttered)] == ["问题1"]
+
+    asyncio.run(scenario())
