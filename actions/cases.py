@@ -92,7 +92,11 @@ class CaseReasoner(MaterialsContext):
             for message in address_verdict_messages(domain, check, address.rule, address.facts):
                 dispatcher.utter_message(text=message)
             return CaseResult(True, type_events + self._address_slots(address) + [SlotSet(SLOT_DECISION, reasoning.ADDRESS)])
-        choice = reasoning.read_entity_choice(masked, self.cases)
+        choosing = not strict and (
+            decision == reasoning.ENTITY
+            or tracker.get_slot(answer_names.SLOT_LAST_ANSWER_INTENT) in self.cases.entity_context_intents
+        )
+        choice = reasoning.read_entity_choice(masked, self.cases, in_context=choosing)
         if choice is not None:
             self._send_entity_choice(dispatcher, domain, choice)
             return CaseResult(True, [SlotSet(SLOT_DECISION, reasoning.ENTITY)])  # the types named are the options

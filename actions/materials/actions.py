@@ -41,6 +41,8 @@ class ActionMaterialsChecklist(MaterialsContext, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         state = self.state_from(tracker)
         events: List[Dict[str, Any]] = [SlotSet(names.SLOT_PREVIEWED, None), SlotSet(names.SLOT_STOPPED, None)]
+        if tracker.get_slot(names.SLOT_STOPPED) == names.STOPPED_FOR_CASE:
+            return events  # the verdict on the described case was the reply (actions/cases.py)
         if tracker.get_slot(names.SLOT_STOPPED):
             return self._stopped(dispatcher, tracker, state) + events
         if not state.procedure:

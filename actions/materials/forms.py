@@ -165,6 +165,14 @@ class ValidateMaterialsForm(MaterialsContext, Action):
         reading = read_turn(state, text, mentions, self.reader, asking)
         if reading.cancel:
             return _stop()
+        if not asking and latest_intent(tracker) == names.INTENT_INFORM_CONDITION and not reading.state.held and not reading.state.procedure:
+            # details of the case outside a form ("我和老婆两个人一起做" after 「开个体户还是公司好？」): the verdict on the
+            # case when the conversation was about a decision, else the materials check starts from them
+            from actions.cases import CaseReasoner
+
+            case = CaseReasoner().reason(dispatcher, tracker, domain)
+            if case.handled:
+                return case.events + [SlotSet(names.SLOT_STOPPED, names.STOPPED_FOR_CASE), SlotSet(names.REQUESTED_SLOT, None)]
         wants_list = latest_intent(tracker) == names.INTENT_ASK_MISSING and not reading.held_changed
         if asking and not reading.understood and not resumed and not wants_list:
             return await self._not_understood(dispatcher, tracker, domain, text, reading, asking, requested)

@@ -13,6 +13,7 @@ SLOT_HELD = "materials_held"  # {canonical material: True (has) / False (lacks)}
 SLOT_PREVIEWED = "materials_previewed"  # a first checklist was shown before the remaining questions
 SLOT_REASK = "materials_reask"  # bumped when an answer was not understood, so the form asks again
 SLOT_STOPPED = "materials_stopped"  # the user said 「结束」: the form ends and the closing action says goodbye
+STOPPED_FOR_CASE = "case"  # the form ended because the case was reasoned about instead: the closing action is silent
 SHARED_ENTITY_TYPE = "entity_type"  # the entity type slot of the knowledge answers (kept in step)
 REQUESTED_SLOT = "requested_slot"
 

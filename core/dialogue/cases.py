@@ -151,9 +151,10 @@ class EntityChoice:
     traits: List[str]
 
 
-def read_entity_choice(text: str, cases: Cases) -> Optional[EntityChoice]:
-    """The entity type that fits the described case, when the message asks which type to choose."""
-    if not has_any(text, cases.entity_words):
+def read_entity_choice(text: str, cases: Cases, in_context: bool = False) -> Optional[EntityChoice]:
+    """The entity type that fits the described case, when the message asks which type to choose (or, ``in_context``,
+    the conversation was about choosing one: "就我一个人，小本生意" after 「开个体户还是公司好？」)."""
+    if not in_context and not has_any(text, cases.entity_words):
         return None
     traits = [name for name, words in cases.entity_traits.items() if has_any(text, words)]
     for outcome in cases.entity_outcomes:

@@ -97,6 +97,7 @@ class Cases:
     change_penalty: Sourced
     change_items: Tuple[ChangeItem, ...]
     entity_words: Tuple[str, ...]
+    entity_context_intents: Tuple[str, ...]
     entity_traits: Dict[str, Tuple[str, ...]]
     entity_trait_labels: Dict[str, str]
     entity_outcomes: Tuple[Outcome, ...]
@@ -172,6 +173,7 @@ def load_cases(path: Path = DIALOGUE_DIR / "cases.yml") -> Cases:
         change_penalty=_sourced(change["penalty"]),
         change_items=tuple(items),
         entity_words=_words(entity["words"]),
+        entity_context_intents=tuple(entity.get("context_intents") or ()),
         entity_traits=traits,
         entity_trait_labels=trait_labels,
         entity_outcomes=tuple(outcomes),

@@ -201,3 +201,33 @@ async def test_someone_elses_neighbouring_matter_is_referred_not_reasoned(databa
     tracker = tracker_for("我们公司还有一个劳动仲裁没结束，想注销", intent="describe_case")
     assert CaseReasoner().reason(dispatcher, tracker, domain).handled  # the owner's own case
     assert "正处于诉讼、仲裁程序中" in _text(dispatcher)
+
+
+async def test_which_type_over_two_turns(database, domain, tracker_for):
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswer().run(dispatcher, tracker_for("开个体户还是开公司好", intent="startup_entity_choice"), domain)
+    assert "📖 来源" in _text(dispatcher)  # no case described yet: the knowledge answer
+    slots = {"last_answer_intent": _slots(events).get("last_answer_intent"), "current_topic": _slots(events).get("current_topic")}
+    dispatcher, events = await _describe(domain, tracker_for("我和老婆两个人一起做", intent="describe_case", slots=slots))
+    assert "家里人一起经营" in _text(dispatcher) and "家庭经营" in _text(dispatcher) and "📖 依据" in _text(dispatcher)
+    assert _slots(events)["case_decision"] == "entity"
+
+
+async def test_details_outside_a_form_after_a_type_question_get_the_verdict_not_the_materials_form(
+    database, domain, tracker_for
+):
+    from actions.materials.actions import ActionMaterialsChecklist
+    from actions.materials.forms import ValidateMaterialsForm
+
+    slots = {"last_answer_intent": "startup_entity_choice", "current_topic": "startup"}
+    dispatcher = CollectingDispatcher()
+    events = await ValidateMaterialsForm().run(dispatcher, tracker_for("我和老婆两个人一起做", intent="inform_condition", slots=slots), domain)
+    assert "家里人一起经营" in _text(dispatcher) and "您要办哪项业务" not in _text(dispatcher)
+    assert _slots(events)["requested_slot"] is None  # the form ends at once …
+    closing = CollectingDispatcher()
+    await ActionMaterialsChecklist().run(closing, tracker_for("", slots=_slots(events)), domain)
+    assert not closing.messages  # … and its closing action says nothing more
+    # without that context the details start the materials check as before
+    dispatcher = CollectingDispatcher()
+    events = await ValidateMaterialsForm().run(dispatcher, tracker_for("我是家庭经营的", intent="inform_condition"), domain)
+    assert _slots(events)["mat_family_run"] is True and _slots(events)["requested_slot"] == "materials_procedure"

@@ -274,3 +274,75 @@ async def test_what_am_i_missing_after_end_shows_the_list(database, domain, disp
     slots = {**MILK_TEA_OPEN, names.SLOT_ENTITY_TYPE: "一人有限责任公司", names.REQUESTED_SLOT: None}
     events = await ValidateMaterialsForm().run(dispatcher, tracker_for("我还差什么", intent="ask_missing_materials", slots=slots), domain)
     assert _slots(events)[names.REQUESTED_SLOT] is None
+
+
+# --- a form asks only what was not said; questions inside forms are answered ----------------------------------------
+
+
+async def test_one_person_company_with_id_and_articles_is_not_asked_the_procedure(database, domain, dispatcher, tracker_for):
+    tracker = tracker_for("一人有限公司，身份证和章程都有了，还要啥", intent="check_materials")
+    events = await ValidateMaterialsForm().run(dispatcher, tracker, domain)
+    slots = _slots(events)
+    assert slots[names.SLOT_PROCEDURE] == "setup" and slots[names.SLOT_ENTITY_TYPE] == "一人有限责任公司"
+    assert slots[names.SLOT_HELD] == {"身份证明": True, "公司章程": True}
+    assert slots[names.REQUESTED_SLOT] != names.SLOT_PROCEDURE
+    assert "公司设立登记申请书" in _texts(dispatcher)  # the first checklist at once
+
+
+async def test_a_check_started_after_an_answer_is_about_that_answer(database, domain, dispatcher, tracker_for):
+    with materials_repository() as repo:  # an older checklist of the same user is about another procedure
+        repo.save_checklist("ctx-user", "setup.llc", "有限责任公司", {}, {"身份证明": True})
+    slots = {"last_answer_intent": "simple_dereg_materials", "current_topic": "deregistration", "entity_type": "个体工商户"}
+    tracker = tracker_for("帮我核对我的材料", intent="check_materials", slots=slots, sender="ctx-user")
+    events = await ValidateMaterialsForm().run(dispatcher, tracker, domain)
+    assert _slots(events)[names.SLOT_PROCEDURE] == "simple_dereg"
+    assert _slots(events)[names.SLOT_ENTITY_TYPE] == "个体工商户"  # named earlier in the conversation
+
+
+async def test_deregistration_without_which_one_is_not_guessed(database, domain, dispatcher, tracker_for):
+    tracker = tracker_for("注销公司我有营业执照和申请书，还要什么", intent="check_materials")
+    events = await ValidateMaterialsForm().run(dispatcher, tracker, domain)
+    assert names.SLOT_PROCEDURE not in _slots(events) or _slots(events)[names.SLOT_PROCEDURE] is None
+
+
+async def test_when_do_i_get_the_licence_inside_the_form_is_answered_and_adds_no_material(
+    database, domain, dispatcher, tracker_for
+):
+    slots = {names.SLOT_PROCEDURE: "setup", names.REQUESTED_SLOT: names.SLOT_ENTITY_TYPE}
+    tracker = tracker_for("最快几时拿到执照？", intent="startup_process", slots=slots)
+    events = await ValidateMaterialsForm().run(dispatcher, tracker, domain)
+    slots_set = _slots(events)
+    assert slots_set[names.REQUESTED_SLOT] == names.SLOT_ENTITY_TYPE  # asked again
+    assert names.SLOT_HELD not in slots_set  # the licence asked about is not one the user has
+    assert "0.5 天" in _texts(dispatcher) and "📖 来源" in _texts(dispatcher)
+    assert not any(b.get("payload", "").startswith("/check_") for m in dispatcher.messages for b in m.get("buttons") or [])
+
+
+async def test_a_question_that_also_answers_the_form_is_answered_too(database, domain, dispatcher, tracker_for):
+    slots = {names.SLOT_PROCEDURE: "setup", names.REQUESTED_SLOT: names.SLOT_ENTITY_TYPE}
+    tracker = tracker_for("一人公司要多少注册资本？", intent="registered_capital", slots=slots)
+    events = await ValidateMaterialsForm().run(dispatcher, tracker, domain)
+    assert _slots(events)[names.SLOT_ENTITY_TYPE] == "一人有限责任公司"
+    assert _slots(events)[names.REQUESTED_SLOT] == "mat_premises"
+    assert "认缴" in _texts(dispatcher)
+
+
+async def test_a_question_inside_the_simple_dereg_check_is_answered_and_the_check_resumes(
+    database, domain, dispatcher, tracker_for
+):
+    slots = {names.SLOT_ENTITY_TYPE: "有限责任公司", names.REQUESTED_SLOT: "sd_debts"}
+    tracker = tracker_for("简易注销公示多少天？", intent="simple_dereg_notice", slots=slots)
+    events = await ValidateSimpleDeregForm().run(dispatcher, tracker, domain)
+    assert _slots(events)[names.REQUESTED_SLOT] == "sd_debts"
+    assert "20" in _texts(dispatcher) and "📖 来源" in _texts(dispatcher)
+    assert await ValidateSimpleDeregForm().run(dispatcher, tracker_for("转人工", intent="request_human", slots=slots), domain) == []
+
+
+async def test_a_question_inside_the_address_check_is_answered_and_the_check_resumes(
+    database, domain, dispatcher, tracker_for
+):
+    slots = {names.REQUESTED_SLOT: names.SLOT_ADDR_TYPE}
+    tracker = tracker_for("一址多照是什么意思？", intent="address_multi_licence", slots=slots)
+    events = await ValidateAddressCheckForm().run(dispatcher, tracker, domain)
+    assert _slots(events)[names.REQUESTED_SLOT] == names.SLOT_ADDR_TYPE
+    assert "📖 来源" in _texts(dispatcher)
