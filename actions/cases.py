@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import names as answer_names
 from actions.materials import names
 from actions.materials.context import MaterialsContext
-from actions.rendering import response_text
+from actions.rendering import response_text, response_variant
 from core.dialogue import cases as reasoning
 from core.dialogue.knowledge import FILING, REGISTRATION, Cases, Sourced, cases
 from core.knowledge.decide import neighbour_asked
@@ -123,12 +123,14 @@ class CaseReasoner(MaterialsContext):
         eligibility = procedure.eligibility
         known = {e.key: tracker.get_slot(e.slot) for e in eligibility.exclusions}
         case = reasoning.read_dereg(masked, self.reader, eligibility, entity_type, known)
+        source = self._source(domain, eligibility.sourced.source, eligibility.sourced.rule_date)
         if case is None:
-            if not strict and reasoning.is_dereg_intake(masked, self.cases):
-                dispatcher.utter_message(response="utter_case_dereg_intake")
+            if reasoning.is_dereg_intake(masked, self.cases):  # 「我想注销公司」 alone: the two ways, and what decides
+                intake = response_variant(domain, "utter_case_dereg_intake")
+                text = f"{response_text(domain, 'utter_case_dereg_intake')}\n{source}"
+                dispatcher.utter_message(text=text, buttons=list(intake.get("buttons") or []))
                 return CaseResult(True, [SlotSet(SLOT_DECISION, reasoning.DEREG), SlotSet(answer_names.SLOT_CURRENT_TOPIC, DEREG_TOPIC)])
             return NOT_A_CASE
-        source = self._source(domain, eligibility.sourced.source, eligibility.sourced.rule_date)
         verdict = case.verdict
         if verdict == "general":
             lines = [

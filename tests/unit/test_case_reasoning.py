@@ -35,9 +35,14 @@ async def _describe(domain, tracker, action=None):
 
 
 async def test_i_want_to_deregister_asks_for_the_facts_that_decide(database, domain, tracker_for):
-    dispatcher, events = await _describe(domain, tracker_for("我想注销公司", intent="nlu_fallback"), ActionClarify())
-    assert [m.get("response") for m in dispatcher.messages] == ["utter_case_dereg_intake"]
-    assert _slots(events)["case_decision"] == "dereg" and _slots(events)["current_topic"] == "deregistration"
+    for intent, action in (("nlu_fallback", ActionClarify()), ("general_dereg_process", ActionAnswer())):
+        dispatcher, events = await _describe(domain, tracker_for("我想注销公司", intent=intent), action)
+        assert len(dispatcher.messages) == 1
+        text = _text(dispatcher)
+        assert "简易注销" in text and "普通注销" in text and "还有没有没还清的债务" in text
+        assert "📖 依据" in text and "第三十三条" in text
+        assert "/check_simple_dereg_eligibility" in _buttons(dispatcher)
+        assert _slots(events)["case_decision"] == "dereg" and _slots(events)["current_topic"] == "deregistration"
 
 
 async def test_unpaid_bank_loan_after_i_want_to_deregister_means_general_deregistration(database, domain, tracker_for):
