@@ -128,14 +128,18 @@ def open_questions(
     return questions
 
 
+# how many of the named materials must belong to a procedure before the form assumes it
+MIN_MATERIALS_FOR_PROCEDURE = 2
+
+
 def infer_procedure(
     state: MaterialsState, procedures: Sequence[Procedure], hint: str | None = None, deregistering: bool = False
 ) -> str | None:
     """The procedure the user means when the message does not name it, so the form does not ask 「您要办哪项业务？」:
 
     - ``hint``, what the conversation was about (the last answer's topic: knowledge/dialogue/checks.yml);
-    - else the one procedure whose requirements the materials the user named belong to most ("一人有限公司，身份证和
-      章程都有了" → 设立登记: 章程 is a setup material); a tie with 设立登记 goes to 设立登记 when an entity type was
+    - else the one procedure whose requirements the materials the user named belong to most, when at least two of
+      them do ("一人有限公司，身份证和章程都有了" → 设立登记: both are setup materials); a tie with 设立登记 goes to 设立登记 when an entity type was
       named (people list their materials with the type when they are opening);
     - never a guess for a deregistration ("注销" without 简易/普通): the form asks which one.
     """
@@ -160,7 +164,8 @@ def infer_procedure(
                     satisfied.update(req.satisfied_by)
         scores[kind] = len(named & satisfied)
     best = max(scores.values(), default=0)
-    if best == 0:
+    if best < MIN_MATERIALS_FOR_PROCEDURE:
+        # one named document does not tell the procedure ("法人身份证丢了，变更要怎么办" is no setup check): ask
         return None
     tied = [kind for kind, score in scores.items() if score == best]
     if len(tied) == 1:

@@ -289,6 +289,15 @@ async def test_one_person_company_with_id_and_articles_is_not_asked_the_procedur
     assert "公司设立登记申请书" in _texts(dispatcher)  # the first checklist at once
 
 
+async def test_one_named_document_does_not_decide_the_procedure(database, domain, dispatcher, tracker_for):
+    """身份证 belongs to a setup check, but a message naming only it may be about any procedure: the form asks."""
+    tracker = tracker_for("法人身份证丢了，要换法人，要带什么", intent="check_materials")
+    events = await ValidateMaterialsForm().run(dispatcher, tracker, domain)
+    slots = _slots(events)
+    assert slots.get(names.SLOT_PROCEDURE) is None and slots[names.REQUESTED_SLOT] == names.SLOT_PROCEDURE
+    assert "公司设立登记申请书" not in _texts(dispatcher)
+
+
 async def test_a_check_started_after_an_answer_is_about_that_answer(database, domain, dispatcher, tracker_for):
     with materials_repository() as repo:  # an older checklist of the same user is about another procedure
         repo.save_checklist("ctx-user", "setup.llc", "有限责任公司", {}, {"身份证明": True})
