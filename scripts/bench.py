@@ -6,13 +6,18 @@ tracker store already full (thousands of past conversations cloned from a real o
 seeded as `make db` does. Reported per stack: p50/p95 per phase and per kind of message, messages/s, errors,
 latency by turn (1-10, 11-20, 21-30, 31-40) and turn 40 against turn 1, start-up, training, peak memory.
 
-    make bench                      this tree, embedded stack (SQLite, one Rasa process)
+    make bench                      this tree, both stacks side by side: embedded (SQLite, one Rasa process) and
+                                    scaled (PostgreSQL, Redis, Rasa workers behind nginx)
+    make bench STACK=embedded       only the embedded stack (STACK=scaled: only the scaled one)
     make bench BASE=<commit>        also that commit (a git worktree, same .venv, its own model), side by side
-    make bench STACK=scaled         also (or STACK=both: beside) the scaled stack (PostgreSQL, Redis, workers)
 
-Settings (environment): BENCH_SEQUENTIAL conversations one at a time (4), BENCH_SWEEP concurrency levels
-("10"; e.g. "5 10 20 50"), BENCH_PAST past conversations in the tracker store (10000), BENCH_TRAIN=0 skips the
-forced retrain of this tree (BASE is always trained: it needs a model).
+Settings (environment): BENCH_SEQUENTIAL conversations one at a time (4; concurrency 1 of the sweep),
+BENCH_SWEEP further concurrency levels ("5 10 20 50"), BENCH_PAST past conversations in the tracker store
+(10000), BENCH_TRAIN=0 skips the forced retrain of this tree (BASE is always trained: it needs a model).
+
+An answer counts as an error when it is empty or one of the channels' polite refusals (service unavailable,
+overloaded, busy: bot/channels/messages.yml). The machine's load average is sampled every 5 s for the whole run
+and printed: other work on a shared machine changes every figure.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from bot.channels.guard import channel_messages
 from scripts.bench_conversations import TURNS, conversation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,15 +133,18 @@ class Sample:
     ok: bool
 
 
+REFUSALS = {channel_messages()[key] for key in ("unavailable", "overloaded", "busy")}
+
+
 def say(url: str, sender: str, text: str) -> Tuple[float, bool]:
-    """One REST round trip: (milliseconds, whether the bot answered with at least one message)."""
+    """One REST round trip: (milliseconds, whether the bot answered: at least one message, not a refusal)."""
     body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             replies = json.loads(response.read().decode("utf-8"))
-        ok = bool(replies)
+        ok = bool(replies) and not any(r.get("text") in REFUSALS for r in replies)
     except (urllib.error.URLError, OSError, ValueError):
         ok = False
     return (time.perf_counter() - started) * 1000, ok
@@ -279,6 +288,32 @@ class TrackerDatabase:
 
 
 @dataclass
+class LoadSampler:
+    """The machine's 1-minute load average every ``every`` seconds, in a thread."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every, self.values = every, [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.values.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> Dict[str, float]:
+        return {"start": round(self.values[0], 2), "mean": round(statistics.mean(self.values), 2),
+                "max": round(max(self.values), 2)}
+
+
+@dataclass
 class Target:
     label: str
     tree: Path
@@ -325,13 +360,16 @@ class Running:
     info: Dict[str, Any]
     figures: Dict[str, Any]
     sequential: List[Sample] = field(default_factory=list)
+    sequential_seconds: float = 0.0
+    model: Optional[Path] = None
 
 
-def start_target(target: Target, past: int) -> Running:
-    """Train (if asked), start the stack, warm it up and fill its tracker store with ``past`` conversations."""
+def start_target(target: Target, past: int, model: Optional[Path] = None) -> Running:
+    """Train (if asked), start the stack, warm it up and fill its tracker store with ``past`` conversations.
+    ``model``: a model trained earlier in this run for the same tree (the scaled stack beside the embedded one)."""
     work = Path(tempfile.mkdtemp(prefix="hzbot-bench-" + re.sub(r"[^A-Za-z0-9]+", "-", target.label) + "-"))
     figures: Dict[str, Any] = {"label": target.label, "kind": target.kind}
-    model = target.tree / "models"
+    model = model or target.tree / "models"
     if target.train:
         print(f"[{target.label}] training from scratch…", flush=True)
         model = work / "models"
@@ -353,7 +391,7 @@ def start_target(target: Target, past: int) -> Running:
         launcher.wait()
         raise RuntimeError(f"[{target.label}] the stack did not start (logs in {work})")
     running = Running(target, work, launcher, f"http://127.0.0.1:{ports['RASA_PORT']}/webhooks/rest/webhook", info,
-                      figures)
+                      figures, model=model)
     figures["startup_seconds"] = round(info["startup_seconds"], 1)
     tracker = TrackerDatabase(info["tracker"])
     print(f"[{target.label}] warm-up conversation, then {past} past conversations into the tracker store…",
@@ -387,9 +425,11 @@ def measure(stacks: List[Running], sequential: int, sweep: List[int]) -> None:
     print(f"{sequential} conversations of {TURNS} messages one at a time, per stack…", flush=True)
     for seed in range(sequential):
         for running in stacks if seed % 2 == 0 else reversed(stacks):
+            started = time.perf_counter()
             running.sequential += hold_conversation(running.url, seed=1000 + seed)[1]
+            running.sequential_seconds += time.perf_counter() - started
     for running in stacks:
-        running.figures["sequential"] = summarise(running.sequential)
+        running.figures["sequential"] = summarise(running.sequential, running.sequential_seconds)
         running.figures["unanswered"] = sorted({f"{s.turn}:{s.kind}" for s in running.sequential if not s.ok})
         running.figures["concurrent"] = {}
     for n, level in enumerate(sweep):
@@ -443,6 +483,7 @@ def report(all_figures: List[Dict[str, Any]]) -> str:
                                                         for f in all_figures]))
     lines.append(_row("1 at a time: p50 / p95", [f"{get(f, 'sequential', 'p50_ms')} / {get(f, 'sequential', 'p95_ms')} ms"
                                                  for f in all_figures]))
+    lines.append(_row("  messages/s", [fmt(get(f, "sequential", "messages_per_second")) for f in all_figures]))
     for a, b in BUCKETS:
         lines.append(_row(f"  p50 turns {a}-{b}", [fmt(get(f, "sequential", "by_turn_p50_ms", f"{a}-{b}"), " ms")
                                                  for f in all_figures]))
@@ -470,7 +511,10 @@ def report(all_figures: List[Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot(all_figures: List[Dict[str, Any]], path: Path) -> None:
+def plot(all_figures: List[Dict[str, Any]], path: Path, title: str = "") -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # matplotlib 3.5 on the pinned pyparsing
     try:
         import matplotlib
 
@@ -478,28 +522,47 @@ def plot(all_figures: List[Dict[str, Any]], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2))
     for f in all_figures:
         levels = [1] + sorted(int(k) for k in f.get("concurrent", {}))
-        p95 = [f["sequential"]["p95_ms"]] + [f["concurrent"][str(k)]["p95_ms"] for k in levels[1:]]
-        p50 = [f["sequential"]["p50_ms"]] + [f["concurrent"][str(k)]["p50_ms"] for k in levels[1:]]
-        line = left.plot(levels, p95, marker="o", label=f"{f['label']} p95")[0]
-        left.plot(levels, p50, marker=".", linestyle="--", color=line.get_color(), label=f"{f['label']} p50")
+        phases = [f["sequential"]] + [f["concurrent"][str(k)] for k in levels[1:]]
+        line = left.plot(levels, [x["p95_ms"] for x in phases], marker="o", label=f"{f['label']} p95")[0]
+        left.plot(levels, [x["p50_ms"] for x in phases], marker=".", linestyle="--", color=line.get_color(),
+                  label=f"{f['label']} p50")
+        middle.plot(levels, [x.get("messages_per_second") or 0 for x in phases], marker="o", label=f["label"])
         right.plot([f"{a}-{b}" for a, b in BUCKETS], list(f["sequential"]["by_turn_p50_ms"].values()), marker="o",
                    label=f["label"])
-    left.set(xlabel="conversations at once (closed loop)", ylabel="latency (ms)", title="REST latency")
+    left.set(xlabel="conversations at once (closed loop)", ylabel="latency (ms)", title="REST latency",
+             xscale="log", yscale="log")
+    left.set_xticks([1, 5, 10, 20, 50], ["1", "5", "10", "20", "50"])
+    middle.set(xlabel="conversations at once (closed loop)", ylabel="messages/s", title="throughput", xscale="log")
+    middle.set_xticks([1, 5, 10, 20, 50], ["1", "5", "10", "20", "50"])
     right.set(xlabel="turn", ylabel="p50 latency (ms), one at a time", title="latency by turn")
-    left.legend()
-    right.legend()
+    for axis in (left, middle, right):
+        axis.legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
 
+def machine() -> str:
+    cpu, memory = platform.machine(), ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+        kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal")))
+        memory = f", {kib / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}){memory}, Python {platform.python_version()}"
+
+
 def main() -> int:
     base = os.environ.get("BASE") or None
-    stack = os.environ.get("STACK") or "embedded"
+    stack = os.environ.get("STACK") or "both"
     sequential = int(os.environ.get("BENCH_SEQUENTIAL", "4"))
-    sweep = [int(x) for x in os.environ.get("BENCH_SWEEP", "10").split()]
+    sweep = [int(x) for x in os.environ.get("BENCH_SWEEP", "5 10 20 50").split()]
     past = int(os.environ.get("BENCH_PAST", "10000"))
     train_ours = os.environ.get("BENCH_TRAIN", "1") != "0"
 
@@ -511,6 +574,7 @@ def main() -> int:
     base_tree = None
     started = time.perf_counter()
     stacks: List[Running] = []
+    load = LoadSampler().__enter__()
     try:
         if base:
             commit = subprocess.run(["git", "rev-parse", "--short", base], cwd=ROOT, check=True, capture_output=True,
@@ -523,28 +587,37 @@ def main() -> int:
                                 "--config", "config.yml", "--out", "models", "--quiet"], cwd=base_tree,
                                env=_tree_env(base_tree), check=True, capture_output=True)
         for target in targets:
-            stacks.append(start_target(target, past))
+            same_tree = next((r.model for r in stacks if r.target.tree == target.tree and r.target.train), None)
+            stacks.append(start_target(target, past, same_tree if not target.train else None))
         measure(stacks, sequential, sweep)
     finally:
         for running in stacks:
             stop_target(running)
         if base_tree is not None:
             drop_worktree(base_tree)
+        load.__exit__()
     results = [running.figures for running in stacks]
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     summary = {
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-        "load_average": round(os.getloadavg()[0], 2),
+        "machine": machine(),
+        "load_average": load.summary(),
+        "command": " ".join(["make bench"] + [f"{k}={os.environ[k]}" for k in ("STACK", "BASE", "BENCH_SWEEP",
+                                                                            "BENCH_SEQUENTIAL", "BENCH_PAST")
+                                              if os.environ.get(k)]),
         "commit": head.strip(),
         "bench_seconds": round(time.perf_counter() - started),
         "targets": results,
     }
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "bench.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    plot(results, ROOT / "results" / "bench.png")
+    plot(results, ROOT / "results" / "bench.png",
+         f"make bench, {summary['date']}, {summary['machine']}, commit {summary['commit']}, "
+         f"load average mean {summary['load_average']['mean']} (max {summary['load_average']['max']})")
     print(f"\nBenchmark {summary['date']} on {summary['machine']} (commit {summary['commit']}, "
-          f"{summary['bench_seconds']} s)")
+          f"{summary['bench_seconds']} s): {summary['command']}")
+    print(f"  load average during the run (1 min, sampled every 5 s): start {load.summary()['start']}, "
+          f"mean {load.summary()['mean']}, max {load.summary()['max']}")
     print(report(results))
     if base and len(results) > 1 and "10" in results[-1].get("concurrent", {}):
         theirs = results[-1]["concurrent"]["10"]["messages_per_second"]
