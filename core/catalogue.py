@@ -29,6 +29,11 @@ def labels(section: str) -> Dict[str, str]:
     return {str(k): str(v) for k, v in catalogue()["labels"][section].items()}
 
 
+def section(name: str) -> Dict[str, Any]:
+    """A whole top-level section of the catalogue (``section("stats")``: the dashboard's words), as written."""
+    return catalogue()[name]
+
+
 def message(key: str, **values: Any) -> str:
     """The sentence ``group.name`` of the catalogue's messages, with ``{variables}`` filled in."""
     group, _, name = key.partition(".")

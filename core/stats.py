@@ -33,19 +33,16 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-PERIODS = {"day": "今天", "week": "近7天", "month": "近30天"}
-CHANNELS = {"all": "全部渠道", "web": "网页", "wechat": "微信公众号"}
+from core.catalogue import section
+
+WORDS = section("stats")  # knowledge/console.yml: every label of the dashboard and its export
+PERIODS = dict(WORDS["periods"])
+CHANNELS = dict(WORDS["channels"])
 WECHAT = "wechat"
 
 ANSWERED, CLARIFIED, HANDOFF, NOT_UNDERSTOOD, OTHER = "answered", "clarified", "handoff", "not_understood", "other"
 OUTCOMES = (ANSWERED, CLARIFIED, HANDOFF, NOT_UNDERSTOOD, OTHER)
-OUTCOME_LABELS = {
-    ANSWERED: "知识库解答",
-    CLARIFIED: "澄清追问",
-    HANDOFF: "转人工",
-    NOT_UNDERSTOOD: "未能理解",
-    OTHER: "其他（寒暄、填表、材料核对等）",
-}
+OUTCOME_LABELS = {o: WORDS["outcomes"][o] for o in OUTCOMES}
 TOP = 10
 
 # names in the tracker (bot/domain, actions/names.py, core/handoff/names.py)
@@ -129,7 +126,7 @@ def period(kind: str, moment: Optional[datetime] = None, tz_name: str = "Asia/Sh
     end = (today + timedelta(days=1)).astimezone(timezone.utc).replace(tzinfo=None)
     if kind == "day":
         starts = [today + timedelta(hours=h) for h in range(24)]
-        labels = [f"{s:%H}时" for s in starts]
+        labels = [WORDS["hour"].format(hour=f"{s:%H}") for s in starts]
     else:
         days = 7 if kind == "week" else 30
         starts = [_local_midnight(today.date() - timedelta(days=days - 1 - i), tz) for i in range(days)]
@@ -257,86 +254,84 @@ class Figures:
         from core.ratings import LEVELS
 
         c, t, r = self.conversations, self.tickets, self.ratings
-        unit = "小时" if self.period.hourly else "日期"
+        words = WORDS["tables"]
+        unit = WORDS["units"]["hourly" if self.period.hourly else "daily"]
         total_outcomes = sum(c.outcomes.values())
+
+        def table(key: str, rows: List[List[Any]], headers: Optional[List[str]] = None) -> Table:
+            return Table(key, words[key]["title"], list(headers or words[key]["headers"]), rows)
+
+        def named(key: str, values: Dict[str, Any]) -> List[List[Any]]:
+            """The rows of ``key``'s figures, labelled from the catalogue in its order."""
+            return [[words[key]["rows"][name], value] for name, value in values.items()]
+
         return [
-            Table(
+            table(
                 "overview",
-                "概览",
-                ["指标", "数值"],
-                [
-                    ["时段", f"{PERIODS[self.period.kind]}（{self.period.labels[0]} 起）"],
-                    ["渠道", CHANNELS[self.channel]],
-                    ["会话数", c.conversations],
-                    ["用户消息数", c.user_messages],
-                    ["知识库解答占比", pct(self.share(ANSWERED))],
-                    ["转人工占比", pct(self.share(HANDOFF))],
-                    ["工单新建", t.opened],
-                    ["满意率（好差评）", pct(r.satisfied_share)],
-                    ["助手响应时间 P50（毫秒）", num(self.latency(0.5))],
-                    ["助手响应时间 P95（毫秒）", num(self.latency(0.95))],
-                ],
+                named(
+                    "overview",
+                    {
+                        "period": WORDS["since"].format(period=PERIODS[self.period.kind], start=self.period.labels[0]),
+                        "channel": CHANNELS[self.channel],
+                        "conversations": c.conversations,
+                        "user_messages": c.user_messages,
+                        "answered_share": pct(self.share(ANSWERED)),
+                        "handoff_share": pct(self.share(HANDOFF)),
+                        "tickets_opened": t.opened,
+                        "satisfied_share": pct(r.satisfied_share),
+                        "latency_p50": num(self.latency(0.5)),
+                        "latency_p95": num(self.latency(0.95)),
+                    },
+                ),
             ),
-            Table(
+            table(
                 "volume",
-                "会话量与消息量",
-                [unit, "会话数", "用户消息", "机器人消息"],
                 [[v.label, v.conversations, v.user_messages, v.bot_messages] for v in c.volumes],
+                [unit, *words["volume"]["headers"]],
             ),
-            Table(
+            table(
                 "outcomes",
-                "用户消息的处理结果",
-                ["结果", "消息数", "占比"],
                 [
                     [OUTCOME_LABELS[o], c.outcomes.get(o, 0), pct(c.outcomes.get(o, 0) / total_outcomes if total_outcomes else None)]
                     for o in OUTCOMES
                 ],
             ),
-            Table("topics", "热门主题（知识库解答）", ["主题", "次数"], [list(x) for x in self.top_topics()]),
-            Table("entries", "热门问答条目", ["条目（标准问题）", "次数"], [list(x) for x in self.top_entries()]),
-            Table(
-                "unanswered",
-                "未解答的高频问题（全部渠道）",
-                ["问题", "次数"],
-                [[text, n] for text, n in self.unanswered],
-            ),
-            Table(
+            table("topics", [list(x) for x in self.top_topics()]),
+            table("entries", [list(x) for x in self.top_entries()]),
+            table("unanswered", [[text, n] for text, n in self.unanswered]),
+            table(
                 "tickets",
-                "转人工工单",
-                ["指标", "数值"],
-                [
-                    ["新建工单", t.opened],
-                    ["当前等待受理", t.waiting],
-                    ["已有服务官回复", t.replied],
-                    ["首次回复用时中位数（分钟）", num(t.first_reply_median, 1)],
-                    ["首次回复用时 P90（分钟）", num(t.first_reply_p90, 1)],
-                    ["已办结", t.resolved],
-                    ["非工作时间新建", t.after_hours],
-                ],
+                named(
+                    "tickets",
+                    {
+                        "opened": t.opened,
+                        "waiting": t.waiting,
+                        "replied": t.replied,
+                        "first_reply_median": num(t.first_reply_median, 1),
+                        "first_reply_p90": num(t.first_reply_p90, 1),
+                        "resolved": t.resolved,
+                        "after_hours": t.after_hours,
+                    },
+                ),
             ),
-            Table(
+            table(
                 "ratings",
-                "满意度评价（好差评）",
-                ["评价", "次数"],
                 [[level.label, r.counts.get(level.score, 0)] for level in LEVELS]
-                + [
-                    ["合计", r.total],
-                    ["满意率", pct(r.satisfied_share)],
-                    ["平均分（5=非常满意）", num(r.average, 2)],
-                    ["附有意见", r.comments],
-                    ["新增整改/回访事项", r.followups_opened],
-                    ["待处理整改/回访事项（当前）", r.followups_open_now],
-                ],
+                + named(
+                    "ratings",
+                    {
+                        "total": r.total,
+                        "satisfied_share": pct(r.satisfied_share),
+                        "average": num(r.average, 2),
+                        "comments": r.comments,
+                        "followups_opened": r.followups_opened,
+                        "followups_open_now": r.followups_open_now,
+                    },
+                ),
             ),
-            Table(
+            table(
                 "latency",
-                "助手响应时间",
-                ["指标", "毫秒"],
-                [
-                    ["P50", num(self.latency(0.5))],
-                    ["P95", num(self.latency(0.95))],
-                    ["统计的消息数", len(c.latencies_ms)],
-                ],
+                named("latency", {"p50": num(self.latency(0.5)), "p95": num(self.latency(0.95)), "count": len(c.latencies_ms)}),
             ),
         ]
 
