@@ -34,6 +34,7 @@ import asyncio
 import logging
 import os
 import time
+import traceback
 import unicodedata
 import weakref
 from collections import OrderedDict, deque
@@ -244,6 +245,19 @@ def end_turns_cut_by_the_circuit_breaker() -> None:
     MessageProcessor.__init__ = __init__  # type: ignore[method-assign]
 
 
+def _described(exc: BaseException) -> str:
+    """The error's type, and for a wrapped one (Rasa's GraphComponentException) the innermost cause's type and
+    where it was raised: enough to find it, and no message text (it may quote the user's words or ids)."""
+    inner = exc
+    while inner.__cause__ is not None or inner.__context__ is not None:
+        inner = inner.__cause__ or inner.__context__
+    if inner is exc:
+        return type(exc).__name__
+    frame = traceback.extract_tb(inner.__traceback__)[-1] if inner.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return f"{type(exc).__name__} from {type(inner).__name__}{where}"
+
+
 def _mask(sender: Any) -> str:
     return f"{str(sender)[:6]!r}…" if sender else "?"
 
@@ -338,7 +352,7 @@ class TurnGuard:
         except asyncio.TimeoutError:
             failed = f"no answer within {self.settings.turn_timeout:.0f} s"
         except Exception as exc:  # noqa: BLE001 - answered politely below; the text and ids stay out of the log
-            failed = type(exc).__name__
+            failed = _described(exc)
         finally:
             _turn_failures.reset(context_token)
         if failed and isinstance(message.output_channel, CollectingOutputChannel):

@@ -273,3 +273,17 @@ async def test_what_a_turn_that_was_not_stored_said_is_not_sent():
         raise RuntimeError("server closed the connection unexpectedly")
 
     assert await run(guard(), answers_then_fails) == [channel_messages()["unavailable"]]
+
+
+def test_a_wrapped_failure_is_logged_with_its_innermost_cause_and_no_message_text():
+    from bot.channels.guard import _described
+
+    try:
+        try:
+            [][0]
+        except IndexError as inner:
+            raise RuntimeError("用户的原话 13812345678") from inner
+    except RuntimeError as error:
+        described = _described(error)
+    assert described.startswith("RuntimeError from IndexError at test_channel_guard.py:")
+    assert "1381234" not in described and "原话" not in described
