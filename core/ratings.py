@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.accounts.models import Officer
+from core.catalogue import labels
+from core.handoff.contact import vocabulary
 from core.handoff.models import FOLLOWUP_CLOSED, FOLLOWUP_OPEN, RatingFollowup, Ticket
 
 
@@ -30,12 +32,9 @@ class Level:
         return self.score <= 2
 
 
-LEVELS: Sequence[Level] = (
-    Level("very_satisfied", 5, "非常满意"),
-    Level("satisfied", 4, "满意"),
-    Level("basic", 3, "基本满意"),
-    Level("dissatisfied", 2, "不满意"),
-    Level("very_dissatisfied", 1, "非常不满意"),
+# knowledge/handoff/vocabulary.yml, best first
+LEVELS: Sequence[Level] = tuple(
+    Level(str(level["code"]), int(level["score"]), str(level["label"])) for level in vocabulary()["rating_levels"]
 )
 BY_CODE: Dict[str, Level] = {level.code: level for level in LEVELS}
 BY_SCORE: Dict[int, Level] = {level.score: level for level in LEVELS}
@@ -43,8 +42,8 @@ MAX_COMMENT = 200
 
 KIND_REVISIT = "revisit"  # 回访: call the user back
 KIND_RECTIFY = "rectify"  # 整改: the service itself has to change
-KIND_LABELS = {KIND_REVISIT: "回访", KIND_RECTIFY: "整改"}
-FOLLOWUP_STATUS_LABELS = {FOLLOWUP_OPEN: "待处理", FOLLOWUP_CLOSED: "已完成"}
+KIND_LABELS = labels("rating_followup_kinds")  # knowledge/console.yml
+FOLLOWUP_STATUS_LABELS = labels("rating_followup_statuses")
 
 
 def level_of(score: Optional[int]) -> Optional[Level]:
@@ -63,9 +62,7 @@ def clean_comment(text: Optional[str]) -> Optional[str]:
 
 
 # a reply to "可以说说原因吗？" that declines to comment (compared on the compact form: no spaces or punctuation)
-SKIP_WORDS = frozenset(
-    {"跳过", "不用", "不用了", "没有", "没", "无", "算了", "不填", "不说", "没什么", "没啥", "唔使", "唔使了", "skip", "no", "不了"}
-)
+SKIP_WORDS = frozenset(str(word) for word in vocabulary()["rating_skip"])  # knowledge/handoff/vocabulary.yml
 
 
 def is_skip(compact_text: str) -> bool:

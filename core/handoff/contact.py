@@ -27,6 +27,11 @@ def _alternatives(words: Any) -> str:
 
 _WORDS = _load()  # a small file, read once: the form's questions are asked in every process that imports this
 
+
+def vocabulary() -> Dict[str, Any]:
+    """The whole of knowledge/handoff/vocabulary.yml, as read once (core/ratings.py takes the rating levels)."""
+    return _WORDS
+
 # Topics of the form, in the order of its buttons; each with the words that point to it.
 TOPICS: Tuple[Tuple[str, Tuple[str, ...]], ...] = tuple(
     (str(topic["name"]), tuple(str(w) for w in topic["words"])) for topic in _WORDS["topics"]
