@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from core.catalogue import message
+from core.handoff.contact import vocabulary
 from core.settings import KNOWLEDGE_DIR
 
 HOLIDAYS_DIR = KNOWLEDGE_DIR / "holidays"
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_LABELS = ("一", "二", "三", "四", "五", "六", "日")
+_WORDS = vocabulary()  # knowledge/handoff/vocabulary.yml: the weekdays and the schedule in words
+WEEKDAY_LABELS = tuple(str(day) for day in _WORDS["weekdays"])
 _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 Window = Tuple[int, int]  # minutes since midnight, end exclusive
@@ -105,14 +108,14 @@ def parse_spec(spec: str) -> Dict[int, Tuple[Window, ...]]:
     week: Dict[int, Tuple[Window, ...]] = {}
     groups = [g.strip() for g in (spec or "").split(";") if g.strip()]
     if not groups:
-        raise ValueError("办公时间不能为空")
+        raise ValueError(message("office_hours.empty"))
     for group in groups:
         days_text, _, windows_text = group.partition(" ")
         try:
             days = _parse_days(days_text)
             windows = _parse_windows(windows_text.replace(" ", ""))
         except (ValueError, IndexError) as exc:
-            raise ValueError(f"无法识别「{group}」，格式示例：mon-fri 09:00-12:00,14:00-18:00") from exc
+            raise ValueError(message("office_hours.malformed", group=group)) from exc
         for day in days:
             week[day] = tuple(sorted(week.get(day, ()) + windows))
     return week
@@ -174,9 +177,11 @@ class OfficeHours:
             else:
                 groups.append([day])
         for group in groups:
-            label = f"周{WEEKDAY_LABELS[group[0]]}"
+            first, last = WEEKDAY_LABELS[group[0]], WEEKDAY_LABELS[group[-1]]
             if len(group) > 1:
-                label += f"至周{WEEKDAY_LABELS[group[-1]]}"
+                label = _WORDS["schedule_days"].format(first=first, last=last)
+            else:
+                label = _WORDS["schedule_day"].format(day=first)
             windows = "、".join(f"{_clock(a)}–{_clock(b)}" for a, b in self.week[group[0]])
             parts.append(f"{label} {windows}")
         return "；".join(parts)
@@ -184,4 +189,6 @@ class OfficeHours:
 
 def format_moment(moment: datetime) -> str:
     """``11月26日（周四）9:00`` for users."""
-    return f"{moment.month}月{moment.day}日（周{WEEKDAY_LABELS[moment.weekday()]}）{moment.hour}:{moment.minute:02d}"
+    return _WORDS["moment"].format(
+        month=moment.month, day=moment.day, weekday=WEEKDAY_LABELS[moment.weekday()], hour=moment.hour, minute=moment.minute
+    )
