@@ -240,18 +240,26 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         setattr(full, _WINDOW, 0)
         if self._window_start(events, self.window_turns) is None:
             return full
-        reference = (_state_summary(full), full.past_states(self.domain)[-RECENT_STATES:])
+        reference = self._fingerprint(full)
         turns = self.window_turns
         while True:
             start = self._window_start(events, turns)
             if start is None:
                 return full
             compact = self._cut(sender_id, events, start, full)
-            if compact is not None and (
-                _state_summary(compact), compact.past_states(self.domain)[-RECENT_STATES:]
-            ) == reference:
+            if compact is not None and self._fingerprint(compact) == reference:
                 return compact
             turns *= 2
+
+    def _fingerprint(self, tracker: DialogueStateTracker) -> tuple:
+        """What the policies read: the state, the recent dialogue states, and the recent states TED featurises
+        (rule-only turns left out: a window inside a long rule-driven form may hold none of those, which Rasa's
+        featuriser cannot take)."""
+        return (
+            _state_summary(tracker),
+            tracker.past_states(self.domain)[-RECENT_STATES:],
+            tracker.past_states(self.domain, ignore_rule_only_turns=True)[-RECENT_STATES:],
+        )
 
     def _cut(
         self, sender_id: str, events: List[Event], start: int, full: DialogueStateTracker

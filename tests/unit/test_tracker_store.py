@@ -43,8 +43,10 @@ def turn_events(n: int, t: float) -> List[Event]:
         events += [_user("帮我核对一下材料", "check_materials", t), ActionExecuted("materials_form", timestamp=t),
                    ActiveLoop("materials_form", timestamp=t), SlotSet("requested_slot", "materials_procedure", t),
                    BotUttered("请问您要办理哪项业务？", {"buttons": [{"title": "设立", "payload": "/startup_process"}]}, t)]
-    elif 10 < n < 14:
-        events += [_user(f"回答{n}", "inform_condition", t), ActionExecuted("materials_form", timestamp=t),
+    elif 10 < n < 14:  # turns inside the form that only rules predict: hidden from TED (hide_rule_turn)
+        events = [ActionExecuted("action_listen", timestamp=t, hide_rule_turn=True)]
+        events += [_user(f"回答{n}", "inform_condition", t),
+                   ActionExecuted("materials_form", timestamp=t, hide_rule_turn=True),
                    SlotSet("requested_slot", f"mat_{n}", t), BotUttered(f"第{n}个问题", {}, t)]
     elif n == 14:
         events += [_user("自己办", "inform_condition", t), ActionExecuted("materials_form", timestamp=t),
@@ -87,6 +89,8 @@ def summary(tracker, domain: Domain):
         "latest_action": tracker.latest_action_name,
         "latest_text": tracker.latest_message.text if tracker.latest_message else None,
         "states": tracker.past_states(domain)[-RECENT_STATES:],
+        # what TED featurises: rule-only turns left out (an empty list here was an IndexError in the policy)
+        "ml_states": tracker.past_states(domain, ignore_rule_only_turns=True)[-RECENT_STATES:],
         "user_messages": [e.text for e in tracker.events if isinstance(e, UserUttered)],
         "bot_messages": [e.text for e in tracker.events if isinstance(e, BotUttered)],
     }
