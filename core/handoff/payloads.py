@@ -16,21 +16,13 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 import yaml
 
+from core.catalogue import labels, message
 from core.settings import DOMAIN_DIR
 
 # intents whose payload is sent without a click (hidden unless a button with that payload was shown)
 AUTOMATIC = frozenset({"greet"})
-INTENT_LABELS = {
-    "greet": "你好",
-    "request_human": "转人工",
-    "affirm": "是",
-    "deny": "不是",
-    "thanks": "谢谢",
-    "goodbye": "再见",
-    "end_handoff": "结束人工",
-    "ticket_status": "我的工单怎么样了",
-}
-NOT_TEXT = "（发送了图片、语音等非文字消息）"
+INTENT_LABELS = labels("payload_intents")  # knowledge/console.yml, as the transcript's other words
+NOT_TEXT = message("transcript.not_text")
 _PAYLOAD = re.compile(r"^/([A-Za-z0-9_]+)(\{.*\})?\s*$", re.DOTALL)
 
 Lookup = Callable[[str], Optional[str]]
@@ -93,7 +85,7 @@ def shown_text(
         return None  # a click only if the conversation showed such a button
     title = title or domain_titles().get(key)
     if title:
-        return f"（点击了按钮：{title}）"
+        return message("transcript.clicked", title=title)
     if intent == "empty_input":
         return NOT_TEXT
     label = INTENT_LABELS.get(intent)
@@ -104,7 +96,7 @@ def shown_text(
             label = question_of(intent)
         except Exception:  # noqa: BLE001 - a label is a nicety; the knowledge base may be unreachable
             label = None
-    return f"（点击了按钮：{label or intent}）"
+    return message("transcript.clicked", title=label or intent)
 
 
 def _rating_label(entities: Optional[str]) -> str:
@@ -112,7 +104,7 @@ def _rating_label(entities: Optional[str]) -> str:
         value = (json.loads(entities or "{}") or {}).get("handoff_rating")
     except ValueError:
         value = None
-    return f"{value}分" if value else "评分"
+    return message("transcript.rating", value=value) if value else message("transcript.rating_unknown")
 
 
 def knowledge_question(intent: str) -> Optional[str]:
