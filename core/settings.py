@@ -70,11 +70,11 @@ def tracker_database_url() -> str:
     if host:  # the scaled stack's PostgreSQL tracker store (scripts/scaled.py)
         from urllib.parse import quote
 
-        user = quote(os.environ.get("TRACKER_PG_USER", ""), safe="")
+        user = quote(os.environ.get("TRACKER_PG_USER", "").strip(), safe="")
         password = quote(os.environ.get("TRACKER_PG_PASSWORD", ""), safe="")
-        port = os.environ.get("TRACKER_PG_PORT", "5432").strip() or "5432"
-        name = os.environ.get("TRACKER_PG_DB", "").strip()
-        return f"postgresql+psycopg2://{user}:{password}@{host}:{port}/{name}"
+        port = os.environ.get("TRACKER_PG_PORT", "").strip() or "5432"
+        name = os.environ.get("TRACKER_PG_DB", "").strip() or "rasa"
+        return f"postgresql://{user}:{password}@{host}:{port}/{name}"
     path = os.environ.get("TRACKER_DB", "").strip() or str(VAR_DIR / "rasa_tracker.db")
     return f"sqlite:///{path}"
 

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
@@ -34,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.catalogue import section
+from core.settings import tracker_database_url
 
 WORDS = section("stats")  # knowledge/console.yml: every label of the dashboard and its export
 PERIODS = dict(WORDS["periods"])
@@ -59,23 +58,8 @@ _SLOT_NAMES = (SLOT_TOPIC, SLOT_ANSWER_INTENT, SLOT_FALLBACK)
 
 
 def tracker_url() -> str:
-    """The tracker store's database, as the Rasa server is given it: ``TRACKER_DB_URL``; PostgreSQL from
-    ``TRACKER_PG_HOST``/``_PORT``/``_DB``/``_USER``/``_PASSWORD`` (the scaled stack's endpoints); else the SQLite
-    file ``TRACKER_DB`` (endpoints.yml)."""
-    from urllib.parse import quote
-
-    url = os.environ.get("TRACKER_DB_URL", "").strip()
-    if url:
-        return url
-    host = os.environ.get("TRACKER_PG_HOST", "").strip()
-    if host:
-        user = quote(os.environ.get("TRACKER_PG_USER", "").strip(), safe="")
-        password = quote(os.environ.get("TRACKER_PG_PASSWORD", ""), safe="")
-        port = os.environ.get("TRACKER_PG_PORT", "").strip() or "5432"
-        name = os.environ.get("TRACKER_PG_DB", "").strip() or "rasa"
-        return f"postgresql://{user}:{password}@{host}:{port}/{name}"
-    path = os.environ.get("TRACKER_DB", "").strip() or str(Path(__file__).resolve().parent.parent / "var" / "rasa_tracker.db")
-    return f"sqlite:///{path}"
+    """The tracker store's database, as the Rasa server is given it (core.settings.tracker_database_url)."""
+    return tracker_database_url()
 
 
 _engines: Dict[str, sa.engine.Engine] = {}
